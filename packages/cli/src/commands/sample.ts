@@ -1,0 +1,33 @@
+import { loadModelFromCheckpoint, sampleTokens } from '@vwn/core';
+import { selectBackend, type CommonOptions } from '../setup.js';
+import { checkpointPath } from './eval.js';
+
+/** Options of `vwn sample`. */
+export interface SampleOptions extends CommonOptions {
+  readonly out?: string | undefined;
+  readonly checkpoint?: string | undefined;
+  readonly prompt?: string | undefined;
+  readonly tokens?: number | undefined;
+  readonly temperature?: number | undefined;
+  readonly topK?: number | undefined;
+  readonly seed?: number | undefined;
+  readonly json?: boolean | undefined;
+}
+
+/** `vwn sample`: prints text sampled from a checkpoint. */
+export async function sampleCommand(opts: SampleOptions): Promise<number> {
+  await selectBackend(opts, undefined, true);
+  const { model, tokenizer } = await loadModelFromCheckpoint(checkpointPath(opts));
+  const prompt = opts.prompt ?? '\n';
+  const ids = sampleTokens(model, tokenizer.encode(prompt), {
+    maxTokens: opts.tokens ?? 300,
+    temperature: opts.temperature ?? 0.8,
+    topK: opts.topK ?? 0,
+    seed: opts.seed ?? 0,
+  });
+  const text = tokenizer.decode(ids);
+  if (opts.json) process.stdout.write(JSON.stringify({ prompt, text }) + '\n');
+  else process.stdout.write(prompt + text + '\n');
+  model.dispose();
+  return 0;
+}

@@ -1,0 +1,148 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, NonFiniteLossError, CheckpointError } from '@vwn/core';
+import { trainCommand } from './commands/train.js';
+import { evalCommand } from './commands/eval.js';
+import { sampleCommand } from './commands/sample.js';
+import { inspectCommand } from './commands/inspect.js';
+import { PRESETS } from './presets.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const common: Options = {
+  config: { type: 'string' },
+  preset: { type: 'string' },
+  backend: { type: 'string' },
+  corpus: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const COMMON_HELP = `  --config FILE     JSON run config merged over the preset (model fields at top level, "train", "data")
+  --preset NAME     ${Object.entries(PRESETS).map(([k, v]) => `${k}: ${v.description}`).join('\n                    ')}
+  --backend NAME    auto | cpu | wasm | webgpu | tensorflow (default auto)
+  --corpus PATH     a UTF-8 text file instead of the embedded tiny Shakespeare
+  --out DIR         run directory (checkpoint.safetensors, metrics.jsonl, config.json)
+  --json            machine-readable output on stdout
+  -h, --help        this help`;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run(values: Record<string, unknown>): Promise<number>;
+}
+
+const num = (v: unknown, flag: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new ConfigError(flag, `expected a number, got "${String(v)}"`);
+  return n;
+};
+
+/** The `vwn` commands. */
+export const COMMANDS: Record<string, Command> = {
+  train: {
+    summary: 'train a model; writes checkpoint and metrics.jsonl into --out',
+    usage: `vwn train [options]
+  --steps N         optimizer steps (overrides the config)
+  --seed N          data-order seed
+  --resume          continue from --out's checkpoint, loss-for-loss
+  --force           start over even if --out holds a checkpoint`,
+    options: { steps: { type: 'string' }, seed: { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' } },
+    run: (v) =>
+      trainCommand({
+        ...(v as object),
+        steps: num(v['steps'], '--steps'),
+        seed: num(v['seed'], '--seed'),
+      }),
+  },
+  eval: {
+    summary: 'held-out next-token loss of a checkpoint',
+    usage: `vwn eval [--out DIR | --checkpoint FILE] [options]
+  --checkpoint FILE a checkpoint file (default: --out DIR/checkpoint.safetensors)
+  --batches N       held-out batches (default 32)`,
+    options: { checkpoint: { type: 'string' }, batches: { type: 'string' } },
+    run: (v) => evalCommand({ ...(v as object), batches: num(v['batches'], '--batches') }),
+  },
+  sample: {
+    summary: 'generate text from a checkpoint',
+    usage: `vwn sample [--out DIR | --checkpoint FILE] [options]
+  --prompt TEXT     text to continue (default a newline)
+  --tokens N        tokens to generate (default 300)
+  --temperature T   softmax temperature, 0 = greedy (default 0.8)
+  --top-k K         sample among the K most likely tokens (default all)
+  --seed N          sampling seed`,
+    options: {
+      checkpoint: { type: 'string' }, prompt: { type: 'string' }, tokens: { type: 'string' },
+      temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' },
+    },
+    run: (v) =>
+      sampleCommand({
+        ...(v as object),
+        tokens: num(v['tokens'], '--tokens'),
+        temperature: num(v['temperature'], '--temperature'),
+        topK: num(v['top-k'], '--top-k'),
+        seed: num(v['seed'], '--seed'),
+      }),
+  },
+  inspect: {
+    summary: 'parameter and FLOP table per component of a config',
+    usage: `vwn inspect [options]
+  --layers          one row per layer instead of summing layers`,
+    options: { layers: { type: 'boolean' } },
+    run: (v) => inspectCommand(v as object),
+  },
+};
+
+function help(): string {
+  return `vwn: Virtual Width Networks on TensorFlow.js
+
+usage: vwn <command> [options]
+
+commands:
+${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(9)} ${c.summary}`).join('\n')}
+
+Run \`vwn <command> --help\` for its options.
+`;
+}
+
+/**
+ * Entry point of the `vwn` binary; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(['inspect', '--preset', 'tiny']);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`vwn: unknown command "${name}"; allowed: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options: { ...common, ...command.options }, allowPositionals: true, strict: true });
+    if (values['help']) {
+      process.stdout.write(`${command.usage}\n${COMMON_HELP}\n`);
+      return 0;
+    }
+    if (positionals.length > 0) throw new ConfigError(name, `unexpected argument "${positionals[0]}"`);
+    return await command.run(values as Record<string, unknown>);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof NonFiniteLossError || e instanceof CheckpointError) {
+      process.stderr.write(`vwn ${name}: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`vwn ${name}: ${e.message}; see \`vwn ${name} --help\`\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

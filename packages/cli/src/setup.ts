@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import {
+  ConfigError,
+  corpusFromText,
+  createTokenizer,
+  loadPluginsFor,
+  mergeConfig,
+  resolveDataConfig,
+  tokenizerFromJSON,
+  useBackend,
+  type Corpus,
+  type DataConfig,
+  type RunConfigInput,
+  type Tokenizer,
+  type TokenizerJSON,
+} from '@vwn/core';
+import { loadEmbeddedCorpus, EMBEDDED_CORPORA, type EmbeddedCorpusName } from '@vwn/datasets';
+import { PRESETS, PRESET_NAMES } from './presets.js';
+
+/** Options every command shares. */
+export interface CommonOptions {
+  readonly config?: string | undefined;
+  readonly preset?: string | undefined;
+  readonly backend?: string | undefined;
+  readonly corpus?: string | undefined;
+}
+
+/** Reads a JSON file with errors that name the path. */
+export async function readJson(path: string, what: string): Promise<Record<string, unknown>> {
+  if (!existsSync(path)) throw new ConfigError(what, `file not found: ${path}`);
+  const text = await readFile(path, 'utf8');
+  try {
+    const v = JSON.parse(text);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+    return v;
+  } catch (e) {
+    throw new ConfigError(what, `${path} is not a JSON object (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Builds the run config: `--preset` (default `fallbackPreset`), then the
+ * `--config` file merged over it, then flag overrides. Plugin packages the
+ * config names are imported.
+ */
+export async function loadRunConfigInput(
+  opts: CommonOptions,
+  fallbackPreset: string,
+  overrides: Record<string, unknown> = {},
+): Promise<RunConfigInput> {
+  const presetName = opts.preset ?? fallbackPreset;
+  const preset = PRESETS[presetName];
+  if (!preset) throw new ConfigError('--preset', `unknown preset "${presetName}"; allowed: ${PRESET_NAMES.join(', ')}`);
+  let config: Record<string, unknown> = structuredClone(preset.config) as Record<string, unknown>;
+  if (opts.config) config = mergeConfig(config, await readJson(opts.config, '--config'));
+  config = mergeConfig(config, overrides);
+  if (opts.corpus) config = mergeConfig(config, { data: { corpus: opts.corpus } });
+  await loadPluginsFor(config);
+  return config as RunConfigInput;
+}
+
+/** Loads the corpus a data config names (the embedded default or a file). */
+export async function loadCorpus(data: DataConfig, tokenizerJson?: TokenizerJSON): Promise<Corpus> {
+  let text: string;
+  if ((EMBEDDED_CORPORA as readonly string[]).includes(data.corpus)) {
+    text = await loadEmbeddedCorpus(data.corpus as EmbeddedCorpusName);
+  } else {
+    if (!existsSync(data.corpus)) {
+      throw new ConfigError('data.corpus', `file not found: ${data.corpus} (or use one of: ${EMBEDDED_CORPORA.join(', ')})`);
+    }
+    text = await readFile(data.corpus, 'utf8');
+  }
+  const tokenizer: Tokenizer = tokenizerJson ? tokenizerFromJSON(tokenizerJson) : createTokenizer(data.tokenizer, text);
+  return corpusFromText(text, { name: data.corpus, tokenizer, validationFraction: data.validationFraction });
+}
+
+/** Resolves just the data section of a config input (to build the tokenizer first). */
+export function dataConfigOf(input: RunConfigInput): DataConfig {
+  return resolveDataConfig(input.data ?? {});
+}
+
+/** Selects the backend (`--backend`, else the config's, else `auto`) and reports it. */
+export async function selectBackend(opts: CommonOptions, input?: RunConfigInput, quiet = false): Promise<string> {
+  const { backend, note } = await useBackend(opts.backend ?? input?.backend ?? 'auto');
+  if (!quiet) process.stderr.write(`backend: ${note}\n`);
+  return backend;
+}

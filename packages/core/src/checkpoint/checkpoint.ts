@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { ParameterStore } from '../params.js';
+import type { AdamW } from '../train/adamw.js';
+import { decodeSafetensors, encodeSafetensors, writeFileAtomic, type NamedArray } from './safetensors.js';
+
+/** Format tag written into every checkpoint's metadata. */
+export const CHECKPOINT_FORMAT = 'vwn-checkpoint/1';
+
+/**
+ * Everything besides tensors a checkpoint holds (metadata key `vwn.state`, JSON).
+ */
+export interface CheckpointState {
+  /** The run config with every default resolved (model, train, data). */
+  readonly config: Record<string, unknown>;
+  /** Tokenizer description (`{kind: 'bytes'}` or `{kind: 'chars', alphabet}`). */
+  readonly tokenizer: unknown;
+  /** Trainer position: completed optimizer steps, tokens seen, next batch index. */
+  readonly trainer: {
+    readonly step: number;
+    readonly tokens: number;
+    readonly batchIndex: number;
+    readonly elapsedMs: number;
+  };
+}
+
+/** Error for a checkpoint that cannot be used (corrupt, truncated, mismatched). */
+export class CheckpointError extends Error {
+  constructor(path: string, reason: string) {
+    super(`checkpoint ${path}: ${reason}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+function digest(tensors: Record<string, NamedArray>): string {
+  const h = createHash('sha256');
+  for (const name of Object.keys(tensors).sort()) {
+    const t = tensors[name]!;
+    h.update(name);
+    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Writes model weights (named as in the {@link ParameterStore}), optimizer
+ * moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and the state into one
+ * safetensors file, atomically (temp file + rename): a crash mid-write leaves the
+ * previous checkpoint intact. A SHA-256 of all tensor bytes goes in the metadata.
+ *
+ * @example
+ * ```ts
+ * await saveCheckpoint('runs/tiny/checkpoint.safetensors', model.params, optimizer, state);
+ * ```
+ */
+export async function saveCheckpoint(
+  path: string,
+  params: ParameterStore,
+  optimizer: AdamW | null,
+  state: CheckpointState,
+): Promise<void> {
+  const tensors: Record<string, NamedArray> = {};
+  const put = (name: string, t: tf.Tensor) => {
+    tensors[name] = { dtype: 'F32', shape: [...t.shape], data: t.dataSync() as Float32Array };
+  };
+  for (const p of params.list()) put(p.name, p.variable);
+  if (optimizer) {
+    for (const [name, t] of optimizer.m) put(`optimizer.m.${name}`, t);
+    for (const [name, t] of optimizer.v) put(`optimizer.v.${name}`, t);
+  }
+  const metadata = {
+    format: CHECKPOINT_FORMAT,
+    'vwn.state': JSON.stringify({ ...state, optimizerStep: optimizer?.step ?? 0 }),
+    'vwn.sha256': digest(tensors),
+  };
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+/** A checkpoint read and verified from disk. */
+export interface LoadedCheckpoint {
+  readonly path: string;
+  readonly state: CheckpointState & { readonly optimizerStep: number };
+  readonly tensors: Record<string, NamedArray>;
+}
+
+/**
+ * Reads and verifies a checkpoint: structure (strict safetensors decode),
+ * format tag and SHA-256 of every tensor. A truncated or corrupted file is
+ * refused with a {@link CheckpointError}; nothing is half-loaded.
+ *
+ * @example
+ * ```ts
+ * const ckpt = await loadCheckpoint('runs/tiny/checkpoint.safetensors');
+ * ckpt.state.trainer.step;
+ * ```
+ */
+export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new CheckpointError(path, `cannot be read (${(e as Error).message})`);
+  }
+  let decoded: ReturnType<typeof decodeSafetensors>;
+  try {
+    decoded = decodeSafetensors(bytes);
+  } catch (e) {
+    throw new CheckpointError(path, `is truncated or corrupted: ${(e as Error).message}`);
+  }
+  const { tensors, metadata } = decoded;
+  if (metadata['format'] !== CHECKPOINT_FORMAT) {
+    throw new CheckpointError(path, `format is "${metadata['format'] ?? '(none)'}", expected "${CHECKPOINT_FORMAT}"`);
+  }
+  if (metadata['vwn.sha256'] !== digest(tensors)) {
+    throw new CheckpointError(path, 'is corrupted: tensor data does not match its SHA-256');
+  }
+  let state: LoadedCheckpoint['state'];
+  try {
+    state = JSON.parse(metadata['vwn.state'] ?? '');
+  } catch {
+    throw new CheckpointError(path, 'has no readable vwn.state metadata');
+  }
+  return { path, state, tensors };
+}
+
+/**
+ * Copies checkpoint weights into a model's parameters (and, when given, the
+ * optimizer's moments). Every parameter must be present with its shape; all
+ * checks run before any value is written. Extra tensors under `objectives.`
+ * (e.g. MTP modules) are ignored, so an MTP checkpoint loads into a model
+ * without MTP.
+ *
+ * @example
+ * ```ts
+ * restoreWeights(ckpt, model.params, optimizer);
+ * ```
+ */
+export function restoreWeights(ckpt: LoadedCheckpoint, params: ParameterStore, optimizer: AdamW | null): void {
+  const plan: Array<[tf.Variable, NamedArray]> = [];
+  const need = (name: string, v: tf.Variable) => {
+    const t = ckpt.tensors[name];
+    if (!t) throw new CheckpointError(ckpt.path, `has no tensor "${name}" (the model config does not match this checkpoint)`);
+    if (t.shape.length !== v.shape.length || t.shape.some((d: number, i: number) => d !== v.shape[i])) {
+      throw new CheckpointError(ckpt.path, `tensor "${name}" has shape [${t.shape}], the model needs [${v.shape}]`);
+    }
+    plan.push([v, t]);
+  };
+  const names = new Set<string>();
+  for (const p of params.list()) {
+    need(p.name, p.variable);
+    names.add(p.name);
+  }
+  for (const name of Object.keys(ckpt.tensors)) {
+    if (name.startsWith('optimizer.') || name.startsWith('objectives.') || names.has(name)) continue;
+    throw new CheckpointError(ckpt.path, `has tensor "${name}" that the model does not have (the model config does not match)`);
+  }
+  if (optimizer) {
+    for (const [name, t] of optimizer.m) need(`optimizer.m.${name}`, t);
+    for (const [name, t] of optimizer.v) need(`optimizer.v.${name}`, t);
+  }
+  tf.tidy(() => {
+    for (const [v, t] of plan) v.assign(tf.tensor(t.data, t.shape, 'float32'));
+  });
+  if (optimizer) optimizer.step = ckpt.state.optimizerStep;
+}

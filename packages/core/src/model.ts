@@ -1,0 +1,456 @@
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from './errors.js';
+import { crossEntropy, rmsNorm } from './nn.js';
+import { ParameterStore, type ParamScope } from './params.js';
+import type {
+  BuildContext,
+  ConnectionModule,
+  EmbeddingModule,
+  ForwardContext,
+  HeadModule,
+  LayerModule,
+  ModelDims,
+  ModelParts,
+  ObjectiveModule,
+  PluginKind,
+  StateLayout,
+  SublayerModule,
+} from './plugin.js';
+import { getPlugin } from './registry.js';
+import { ConfigReader, describe } from './validate.js';
+import './plugins/register_builtin.js';
+
+/** A plugin choice in a config: `{ "use": id, ...fields }`. */
+export interface PluginSection {
+  readonly use: string;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * The model part of a config, plain JSON. Plugin sections default to the
+ * baseline (`standard` embedding, `residual` connection, `attention` mixer,
+ * `swiglu` FFN, and the `lm` head — or `over-width` when the embedding makes
+ * the state wider than D).
+ *
+ * @example
+ * ```ts
+ * const cfg: ModelConfig = { vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32,
+ *   connection: { use: 'residual' } };
+ * ```
+ */
+export interface ModelConfig {
+  readonly vocabSize: number;
+  readonly dModel: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly seqLen: number;
+  /** Dense FFN hidden width; default ≈ 8/3·D rounded up to a multiple of 8. */
+  readonly ffnHidden?: number;
+  /** Tie unembedding to the embedding table (default false, PAPER.md §6). */
+  readonly tieEmbeddings?: boolean;
+  /** Seed of every parameter init (default 0). */
+  readonly seed?: number;
+  readonly embedding?: PluginSection;
+  readonly connection?: PluginSection;
+  readonly mixer?: PluginSection;
+  readonly ffn?: PluginSection;
+  readonly head?: PluginSection;
+  readonly objectives?: readonly PluginSection[];
+}
+
+/** Keys of {@link ModelConfig}; anything else at model level is an error. */
+export const MODEL_CONFIG_KEYS = [
+  'vocabSize', 'dModel', 'layers', 'heads', 'seqLen', 'ffnHidden', 'tieEmbeddings', 'seed',
+  'embedding', 'connection', 'mixer', 'ffn', 'head', 'objectives',
+] as const;
+
+/** Parameter and FLOP accounting of one component. */
+export interface AccountingRow {
+  /** Parameter scope, e.g. `layers.0.mixer` or `head`. */
+  readonly component: string;
+  /** Plugin id that built it (or `rmsnorm` for the pre-norms). */
+  readonly plugin: string;
+  readonly params: number;
+  /** Parameters used per token (≤ params; differs for MoE). */
+  readonly activeParams: number;
+  /** Forward FLOPs per token. */
+  readonly flopsPerToken: number;
+}
+
+/** Losses and metrics of one forward pass. All tensors are owned by the caller. */
+export interface LossResult {
+  /** Next-token loss + objective contributions + auxiliary losses. */
+  readonly total: tf.Scalar;
+  /** Named scalar losses (`loss` = next-token CE, objective terms, aux losses). */
+  readonly terms: Record<string, tf.Scalar>;
+  /** Named metrics reported by plugins (scalars or vectors). */
+  readonly metrics: Record<string, tf.Tensor>;
+}
+
+/**
+ * Creates a {@link ForwardContext} that collects auxiliary losses and metrics.
+ *
+ * @example
+ * ```ts
+ * const ctx = createForwardContext(2, 16, true);
+ * ctx.addMetric('x', tf.scalar(1)); ctx.metrics.x; // tensor
+ * ```
+ */
+export function createForwardContext(
+  batch: number,
+  time: number,
+  training: boolean,
+): ForwardContext & {
+  /** Auxiliary losses added so far, summed per name. */
+  readonly auxLosses: Record<string, tf.Scalar>;
+  /** Metrics reported so far, averaged over the layers that reported the same name. */
+  metrics(): Record<string, tf.Tensor>;
+} {
+  const auxLosses: Record<string, tf.Scalar> = {};
+  const sums: Record<string, tf.Tensor> = {};
+  const counts: Record<string, number> = {};
+  return {
+    batch,
+    time,
+    training,
+    auxLosses,
+    addAuxLoss(name, loss) {
+      auxLosses[name] = auxLosses[name] ? tf.add(auxLosses[name]!, loss) : loss;
+    },
+    addMetric(name, value) {
+      // Metrics do not feed the loss, so no gradient flows through them.
+      const v = value;
+      sums[name] = sums[name] ? tf.add(sums[name]!, v) : v;
+      counts[name] = (counts[name] ?? 0) + 1;
+    },
+    metrics() {
+      const out: Record<string, tf.Tensor> = {};
+      for (const [k, v] of Object.entries(sums)) out[k] = counts[k]! > 1 ? tf.div(v, counts[k]!) : v;
+      return out;
+    },
+  };
+}
+
+interface Resolved {
+  readonly kind: PluginKind;
+  readonly id: string;
+  readonly config: unknown;
+}
+
+/**
+ * The config after validation: every section resolved to a plugin with its
+ * defaults filled in. This is what checkpoints store.
+ */
+export interface ResolvedModelConfig extends ModelDims {
+  readonly tieEmbeddings: boolean;
+  readonly seed: number;
+  readonly embedding: PluginSection;
+  readonly connection: PluginSection;
+  readonly mixer: PluginSection;
+  readonly ffn: PluginSection;
+  readonly head: PluginSection;
+  readonly objectives: readonly PluginSection[];
+}
+
+/** One pre-normed, connection-wrapped Transformer layer (core-owned). */
+class TransformerLayer implements LayerModule {
+  constructor(
+    private readonly mixerNorm: tf.Variable,
+    private readonly mixer: SublayerModule,
+    private readonly mixerConnection: ConnectionModule,
+    private readonly ffnNorm: tf.Variable,
+    private readonly ffn: SublayerModule,
+    private readonly ffnConnection: ConnectionModule,
+    private readonly dModel: number,
+  ) {}
+
+  forward(state: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+    // H ← conn(H, x ↦ mixer(RMSNorm(x))); H ← conn(H, x ↦ ffn(RMSNorm(x)))
+    const afterMixer = this.mixerConnection.apply(
+      state,
+      (x) => this.mixer.forward(rmsNorm(x, this.mixerNorm) as tf.Tensor2D, ctx),
+      ctx,
+    );
+    const out = this.ffnConnection.apply(afterMixer, (x) => this.ffn.forward(rmsNorm(x, this.ffnNorm) as tf.Tensor2D, ctx), ctx);
+    afterMixer.dispose();
+    return out;
+  }
+
+  flopsPerToken(): number {
+    return this.mixer.flopsPerToken() + this.ffn.flopsPerToken() + this.mixerConnection.flopsPerToken() +
+      this.ffnConnection.flopsPerToken() + 8 * this.dModel;
+  }
+}
+
+/**
+ * A decoder-only Transformer assembled from plugins. Holds its parameters in
+ * a {@link ParameterStore}; call {@link Model.dispose} when done.
+ *
+ * @example
+ * ```ts
+ * const model = assembleModel({ vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32 });
+ * const rows = tf.randomUniform([4, 33], 0, 256, 'int32') as tf.Tensor2D;
+ * const { total } = model.loss(rows, { training: true });
+ * ```
+ */
+export class Model {
+  readonly params: ParameterStore;
+  readonly layout: StateLayout;
+  readonly embedding: EmbeddingModule;
+  readonly layers: readonly LayerModule[];
+  readonly head: HeadModule;
+  readonly objectives: ReadonlyArray<{ readonly id: string; readonly module: ObjectiveModule }>;
+  private readonly rows: Array<{ component: string; plugin: string; module: { flopsPerToken(): number; activeParams?(): number } }> = [];
+
+  constructor(readonly config: ResolvedModelConfig, resolved: Record<string, Resolved>, objectiveSections: Resolved[]) {
+    const dims: ModelDims = config;
+    this.params = new ParameterStore(config.seed);
+    const trivial: StateLayout = { m: 1, n: 1, segmentWidth: config.dModel, width: config.dModel };
+    const base = { dims, seed: config.seed, tieEmbeddings: config.tieEmbeddings };
+    const build = <K extends PluginKind>(kind: K, scope: ParamScope, extra: Partial<BuildContext>) => {
+      const r = resolved[kind]!;
+      return getPlugin(kind, r.id).create(r.config, { ...base, layout: this.layout ?? trivial, params: scope, ...extra });
+    };
+
+    this.embedding = build('embedding', this.params.scope('embedding'), { layout: trivial });
+    this.track('embedding', resolved['embedding']!.id, this.embedding);
+    this.layout = this.embedding.layout;
+
+    const createLayer = (scope: ParamScope, l: number, track: boolean): LayerModule => {
+      const site = (sublayer: 'mixer' | 'ffn') => ({ layer: l, sublayer, index: 2 * l + (sublayer === 'ffn' ? 1 : 0) });
+      const gain = (name: string) => scope.create(`${name}.gain`, [config.dModel], { kind: 'ones' }, { decay: false });
+      const mixerNorm = gain('mixer_norm');
+      const mixer = build('mixer', scope.scope('mixer'), { site: site('mixer') });
+      const mixerConnection = build('connection', scope.scope('mixer_connection'), { site: site('mixer') });
+      const ffnNorm = gain('ffn_norm');
+      const ffn = build('ffn', scope.scope('ffn'), { site: site('ffn') });
+      const ffnConnection = build('connection', scope.scope('ffn_connection'), { site: site('ffn') });
+      if (track) {
+        const p = scope.prefix;
+        const norm = { flopsPerToken: () => 4 * config.dModel };
+        this.track(`${p}.mixer_norm`, 'rmsnorm', norm);
+        this.track(`${p}.mixer`, resolved['mixer']!.id, mixer);
+        this.track(`${p}.mixer_connection`, resolved['connection']!.id, mixerConnection);
+        this.track(`${p}.ffn_norm`, 'rmsnorm', norm);
+        this.track(`${p}.ffn`, resolved['ffn']!.id, ffn);
+        this.track(`${p}.ffn_connection`, resolved['connection']!.id, ffnConnection);
+      }
+      return new TransformerLayer(mixerNorm, mixer, mixerConnection, ffnNorm, ffn, ffnConnection, config.dModel);
+    };
+
+    const layers: LayerModule[] = [];
+    for (let l = 0; l < config.layers; l++) layers.push(createLayer(this.params.scope(`layers.${l}`), l, true));
+    this.layers = layers;
+
+    this.head = build('head', this.params.scope('head'), { embedding: this.embedding });
+    this.track('head', resolved['head']!.id, this.head);
+
+    const parts: ModelParts = {
+      embedding: this.embedding,
+      head: this.head,
+      createLayer: (scope, l) => {
+        const layer = createLayer(scope, l, false);
+        return layer;
+      },
+    };
+    this.objectives = objectiveSections.map((o, i) => {
+      const scope = this.params.scope(objectiveSections.length === 1 ? `objectives.${o.id}` : `objectives.${i}.${o.id}`);
+      const module = getPlugin('objective', o.id, `objectives[${i}].use`).create(o.config, {
+        ...base,
+        layout: this.layout,
+        params: scope,
+        embedding: this.embedding,
+        parts,
+      });
+      this.track(scope.prefix, o.id, module);
+      return { id: o.id, module };
+    });
+  }
+
+  private track(component: string, plugin: string, module: { flopsPerToken(): number; activeParams?(): number }) {
+    this.rows.push({ component, plugin, module });
+  }
+
+  /**
+   * Runs embedding and layers. `ids: [B, T]` int32 → final state `[B·T, D']`;
+   * with `collectStates`, also the state after the embedding and after every layer.
+   */
+  forward(ids: tf.Tensor2D, ctx: ForwardContext, opts: { collectStates?: boolean } = {}): { state: tf.Tensor2D; states: tf.Tensor2D[] } {
+    const [B, T] = ids.shape;
+    const states: tf.Tensor2D[] = [];
+    let state = this.embedding.embed(ids.reshape([B * T]) as tf.Tensor1D, ctx); // [N, D']
+    if (opts.collectStates) states.push(state);
+    for (const layer of this.layers) {
+      const next = layer.forward(state, ctx); // [N, D']
+      if (!opts.collectStates) state.dispose();
+      state = next;
+      if (opts.collectStates) states.push(state);
+    }
+    return { state, states };
+  }
+
+  /**
+   * Next-token logits `[B·T, V]` for `ids: [B, T]` (no objectives run; the
+   * path used by evaluation and generation).
+   */
+  logits(ids: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const ctx = createForwardContext(ids.shape[0], ids.shape[1], false);
+      const { state } = this.forward(ids, ctx);
+      return this.head.logits(state, ctx);
+    });
+  }
+
+  /**
+   * Full loss on `rows: [B, T + 1]` int32 (inputs = columns 0..T-1, targets =
+   * columns 1..T). With `objectives: false` only the next-token loss is computed.
+   */
+  loss(rows: tf.Tensor2D, opts: { training: boolean; objectives?: boolean }): LossResult {
+    const [B, W] = rows.shape;
+    const T = W - 1;
+    const ctx = createForwardContext(B, T, opts.training);
+    const terms: Record<string, tf.Scalar> = {};
+    const metrics: Record<string, tf.Tensor> = {};
+    const total = tf.tidy(() => {
+      const ids = tf.slice(rows, [0, 0], [B, T]) as tf.Tensor2D;
+      const targets = tf.slice(rows, [0, 1], [B, T]).reshape([B * T]) as tf.Tensor1D;
+      const { state } = this.forward(ids, ctx);
+      const logits = this.head.logits(state, ctx); // [N, V]
+      const main = crossEntropy(logits, targets, null);
+      terms['loss'] = tf.keep(tf.clone(main)); // owned separately from `total`
+      let sum: tf.Scalar = main;
+      if (opts.objectives ?? true) {
+        for (const { module } of this.objectives) {
+          const out = module.compute({ rows, finalState: state, ctx });
+          for (const [k, v] of Object.entries(out.terms)) terms[k] = tf.keep(v);
+          sum = tf.add(sum, out.loss);
+        }
+      }
+      for (const [k, v] of Object.entries(ctx.auxLosses)) {
+        terms[k] = tf.keep(v);
+        sum = tf.add(sum, v);
+      }
+      for (const [k, v] of Object.entries(ctx.metrics())) metrics[k] = tf.keep(v);
+      return sum;
+    });
+    return { total, terms, metrics };
+  }
+
+  /** Parameter and FLOP accounting per component (the `vwn inspect` table). */
+  accounting(): AccountingRow[] {
+    const rows: AccountingRow[] = this.rows.map(({ component, plugin, module }) => {
+      const params = this.params.count(`${component}.`);
+      return { component, plugin, params, activeParams: module.activeParams?.() ?? params, flopsPerToken: module.flopsPerToken() };
+    });
+    return rows;
+  }
+
+  /** Totals over {@link Model.accounting}. */
+  totals(): { params: number; activeParams: number; flopsPerToken: number } {
+    const rows = this.accounting();
+    return {
+      params: this.params.count(),
+      activeParams: rows.reduce((a, r) => a + r.activeParams, 0),
+      flopsPerToken: rows.reduce((a, r) => a + r.flopsPerToken, 0),
+    };
+  }
+
+  /** Frees every parameter. */
+  dispose(): void {
+    this.params.dispose();
+  }
+}
+
+/**
+ * Validates a plain JSON model config and builds the model. Errors are
+ * {@link ConfigError}s naming the field and what is allowed.
+ *
+ * @example
+ * ```ts
+ * const model = assembleModel({
+ *   vocabSize: 256, dModel: 128, layers: 4, heads: 4, seqLen: 128,
+ *   connection: { use: 'residual' }, ffn: { use: 'swiglu' },
+ * });
+ * console.table(model.accounting());
+ * ```
+ */
+export function assembleModel(config: ModelConfig): Model {
+  const { resolvedConfig, resolved, objectives } = resolveModelConfig(config);
+  return new Model(resolvedConfig, resolved, objectives);
+}
+
+/**
+ * Validates a model config without building it; returns the config with every
+ * default filled in (what a checkpoint stores).
+ *
+ * @example
+ * ```ts
+ * resolveModelConfig({ vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32 }).resolvedConfig.ffn;
+ * // { use: 'swiglu', hidden: 176 }
+ * ```
+ */
+export function resolveModelConfig(config: ModelConfig): {
+  resolvedConfig: ResolvedModelConfig;
+  resolved: Record<string, Resolved>;
+  objectives: Resolved[];
+} {
+  const r = new ConfigReader(config as unknown as Record<string, unknown>, '');
+  const vocabSize = r.int('vocabSize', { min: 2 });
+  const dModel = r.int('dModel', { min: 2 });
+  const layers = r.int('layers', { min: 1 });
+  const heads = r.int('heads', { min: 1 });
+  if (dModel % heads !== 0) throw new ConfigError('heads', `must divide dModel = ${dModel}, got ${heads}`);
+  const seqLen = r.int('seqLen', { min: 1 });
+  const ffnHidden = r.int('ffnHidden', { default: Math.ceil((8 * dModel) / 3 / 8) * 8, min: 1 });
+  const tieEmbeddings = r.bool('tieEmbeddings', false);
+  const seed = r.int('seed', { default: 0, min: 0 });
+  const dims: ModelDims = { vocabSize, dModel, layers, heads, seqLen, ffnHidden };
+
+  const section = (kind: Exclude<PluginKind, 'objective'>, fallback: string): Resolved & { section: PluginSection } => {
+    const raw = r.consume(kind) ?? { use: fallback };
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new ConfigError(kind, `expected an object like {"use": "${fallback}"}, got ${describe(raw)}`);
+    }
+    const use = (raw as Record<string, unknown>)['use'];
+    if (typeof use !== 'string') throw new ConfigError(`${kind}.use`, `is required: the ${kind} plugin id (a string), got ${describe(use)}`);
+    const def = getPlugin(kind, use, `${kind}.use`);
+    const parsed = def.parseConfig(raw as Record<string, unknown>, kind, dims);
+    return { kind, id: use, config: parsed, section: { use, ...(parsed as object) } };
+  };
+  const embedding = section('embedding', 'standard');
+  const connection = section('connection', 'residual');
+  const mixer = section('mixer', 'attention');
+  const ffn = section('ffn', 'swiglu');
+  // The head defaults to what the embedding's width needs.
+  const layoutOf = getPlugin('embedding', embedding.id).stateLayout;
+  const wide = layoutOf ? layoutOf(embedding.config, dims).width !== dModel : false;
+  const head = section('head', wide ? 'over-width' : 'lm');
+
+  const rawObjectives = r.consume('objectives') ?? [];
+  if (!Array.isArray(rawObjectives)) throw new ConfigError('objectives', `expected an array of {"use": id, ...}, got ${describe(rawObjectives)}`);
+  const objectives: Resolved[] = [];
+  const objectiveSections: PluginSection[] = [];
+  rawObjectives.forEach((o: unknown, i: number) => {
+    const path = `objectives[${i}]`;
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new ConfigError(path, `expected an object like {"use": "mtp"}, got ${describe(o)}`);
+    const use = (o as Record<string, unknown>)['use'];
+    if (typeof use !== 'string') throw new ConfigError(`${path}.use`, `is required: the objective plugin id, got ${describe(use)}`);
+    const parsed = getPlugin('objective', use, `${path}.use`).parseConfig(o as Record<string, unknown>, path, dims);
+    objectives.push({ kind: 'objective', id: use, config: parsed });
+    objectiveSections.push({ use, ...(parsed as object) });
+  });
+  r.done();
+
+  const resolvedConfig: ResolvedModelConfig = {
+    ...dims,
+    tieEmbeddings,
+    seed,
+    embedding: embedding.section,
+    connection: connection.section,
+    mixer: mixer.section,
+    ffn: ffn.section,
+    head: head.section,
+    objectives: objectiveSections,
+  };
+  return { resolvedConfig, resolved: { embedding, connection, mixer, ffn, head }, objectives };
+}

@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Shared numerical building blocks. Everything works on 2-D `[rows, width]`
+ * tensors, because tfjs 4.22's rank-3 × rank-2 matMul gradient is broken and
+ * 2-D GEMMs are what every backend runs fastest.
+ */
+
+/**
+ * RMSNorm over the last axis: `x / sqrt(mean(x²) + eps) · gain`.
+ *
+ * @param x `[rows, width]` (any rank; normalizes the last axis)
+ * @param gain `[width]`, or null for no gain
+ * @example
+ * ```ts
+ * const y = rmsNorm(tf.tensor2d([[3, 4]]), null); // [[0.8485, 1.1314]]
+ * ```
+ */
+export function rmsNorm(x: tf.Tensor, gain: tf.Tensor | null, eps = 1e-6): tf.Tensor {
+  return tf.tidy(() => {
+    const ms = tf.mean(tf.square(x), -1, true);
+    const y = tf.mul(x, tf.rsqrt(tf.add(ms, eps)));
+    return gain ? tf.mul(y, gain) : y;
+  });
+}
+
+/**
+ * LayerNorm over the last axis (mean-centred, unit variance), with optional gain and bias.
+ *
+ * @example
+ * ```ts
+ * const y = layerNorm(tf.tensor2d([[1, 3]]), null, null); // ≈ [[-1, 1]]
+ * ```
+ */
+export function layerNorm(x: tf.Tensor, gain: tf.Tensor | null, bias: tf.Tensor | null, eps = 1e-6): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+    if (gain) y = tf.mul(y, gain);
+    if (bias) y = tf.add(y, bias);
+    return y;
+  });
+}
+
+/**
+ * Affine map `x · W` for `x: [rows, in]`, `W: [in, out]` (no bias, as in the paper's backbone).
+ *
+ * @example
+ * ```ts
+ * const y = linear(tf.ones([2, 3]), tf.ones([3, 4])); // [[3,3,3,3],[3,3,3,3]]
+ * ```
+ */
+export function linear(x: tf.Tensor, w: tf.Tensor): tf.Tensor2D {
+  const rows = x.size / x.shape[x.rank - 1]!;
+  return tf.matMul(x.reshape([rows, x.shape[x.rank - 1]!]) as tf.Tensor2D, w as tf.Tensor2D);
+}
+
+/**
+ * SiLU (swish): `x · sigmoid(x)`.
+ *
+ * @example
+ * ```ts
+ * silu(tf.scalar(0)); // 0
+ * ```
+ */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+}
+
+/**
+ * Mean token cross-entropy from logits, with an optional 0/1 mask of which
+ * positions count (masked positions add nothing, the mean is over counted ones).
+ *
+ * @param logits `[rows, vocab]`
+ * @param targets `[rows]` int32
+ * @param mask `[rows]` float32 of 0/1, or null for all positions
+ * @example
+ * ```ts
+ * const l = crossEntropy(tf.zeros([2, 4]), tf.tensor1d([0, 3], 'int32'), null); // ln 4
+ * ```
+ */
+export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, mask: tf.Tensor1D | null): tf.Scalar {
+  return tf.tidy(() => {
+    const vocab = logits.shape[1];
+    const logp = tf.logSoftmax(logits);
+    const nll = tf.neg(tf.sum(tf.mul(logp, tf.oneHot(targets, vocab)), -1)); // [rows]
+    if (!mask) return tf.mean(nll) as tf.Scalar;
+    return tf.div(tf.sum(tf.mul(nll, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+  });
+}

@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs';
+import { ConfigReader } from '../validate.js';
+import { ConfigError } from '../errors.js';
+import type { ConnectionModule, PluginDefinition } from '../plugin.js';
+
+/** Config of the residual connection (no fields). */
+export type ResidualConfig = Record<string, never>;
+
+/**
+ * The baseline connection: `h ← h + T(h)` (pre-norm residual). Requires the
+ * carried state to be exactly D wide (standard embedding).
+ *
+ * @example
+ * ```json
+ * { "connection": { "use": "residual" } }
+ * ```
+ */
+export const residualConnection: PluginDefinition<'connection', ResidualConfig> = {
+  specificationVersion: 'v1',
+  kind: 'connection',
+  id: 'residual',
+  description: 'plain residual stream h + T(h) (baseline; needs D\' = D)',
+  parseConfig(raw, path) {
+    new ConfigReader(raw, path).done();
+    return {};
+  },
+  create(_config, ctx): ConnectionModule {
+    const D = ctx.dims.dModel;
+    if (ctx.layout.width !== D) {
+      throw new ConfigError(
+        'connection.use',
+        `"residual" needs a carried state of width D = ${D}, but the embedding produces D' = ${ctx.layout.width}; use a GHC connection ("ghc", "dynamic-ghc") with matching m and n`,
+      );
+    }
+    return {
+      // state: [N, D] → [N, D]
+      apply: (state, sublayer) => tf.tidy(() => tf.add(state, sublayer(state))),
+      flopsPerToken: () => D,
+    };
+  },
+};

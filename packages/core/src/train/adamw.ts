@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Parameter } from '../params.js';
+
+/** AdamW hyper-parameters (PAPER.md §8 defaults: β = 0.9, 0.95; wd 0.1). */
+export interface AdamWConfig {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  /** Decoupled weight decay, applied only to parameters whose `decay` flag is set. */
+  readonly weightDecay: number;
+}
+
+/**
+ * AdamW with decoupled weight decay and no-decay parameter groups:
+ * `p ← p − lr·(m̂/(√v̂ + ε) + wd·p)` with bias-corrected moments; parameters
+ * created with `decay: false` (norm gains, GHC static matrices) skip the `wd·p` term.
+ *
+ * @example
+ * ```ts
+ * const opt = new AdamW(model.params.list(), { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+ * opt.apply(gradsByName, 3e-4);
+ * ```
+ */
+export class AdamW {
+  /** Number of updates applied so far. */
+  step = 0;
+  readonly m = new Map<string, tf.Variable>();
+  readonly v = new Map<string, tf.Variable>();
+
+  constructor(
+    readonly params: readonly Parameter[],
+    readonly config: AdamWConfig,
+  ) {
+    for (const p of params) {
+      this.m.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
+      this.v.set(p.name, tf.variable(tf.zerosLike(p.variable), false));
+    }
+  }
+
+  /** Applies one update with learning rate `lr`; `grads` is keyed by parameter name. */
+  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+    this.step += 1;
+    const { beta1, beta2, eps, weightDecay } = this.config;
+    const c1 = 1 - Math.pow(beta1, this.step);
+    const c2 = 1 - Math.pow(beta2, this.step);
+    tf.tidy(() => {
+      for (const p of this.params) {
+        const g = grads.get(p.name);
+        if (!g) continue; // parameter unused by this loss (e.g. an objective turned off)
+        const m = this.m.get(p.name)!;
+        const v = this.v.get(p.name)!;
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+        let update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
+        if (p.decay && weightDecay > 0) update = tf.add(update, tf.mul(p.variable, weightDecay));
+        p.variable.assign(tf.sub(p.variable, tf.mul(update, lr)));
+      }
+    });
+  }
+
+  /** Frees the moment buffers. */
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+  }
+}

@@ -1,0 +1,334 @@
+import * as tf from '@tensorflow/tfjs';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { NonFiniteLossError } from '../errors.js';
+import { assembleModel, type Model } from '../model.js';
+import type { RunConfig } from '../run_config.js';
+import type { Corpus } from '../data/corpus.js';
+import { BatchSampler, evaluationBatches, type Batch } from '../data/sampler.js';
+import { loadCheckpoint, restoreWeights, saveCheckpoint, type CheckpointState } from '../checkpoint/checkpoint.js';
+import { writeFileAtomic } from '../checkpoint/safetensors.js';
+import { AdamW } from './adamw.js';
+import { learningRate } from './schedule.js';
+
+/** File names inside a run directory. */
+export const RUN_FILES = {
+  checkpoint: 'checkpoint.safetensors',
+  metrics: 'metrics.jsonl',
+  config: 'config.json',
+} as const;
+
+/** One line of `metrics.jsonl` for a training step. */
+export interface TrainRecord {
+  readonly type: 'train';
+  /** Optimizer steps completed (1-based after the step). */
+  readonly step: number;
+  /** Training tokens consumed so far (inputs, B·T per row). */
+  readonly tokens: number;
+  /** Next-token loss (nats). */
+  readonly loss: number;
+  /** Total loss optimized (next-token + objectives + auxiliary). */
+  readonly totalLoss: number;
+  /** Other named losses (objective terms, auxiliary losses). */
+  readonly terms: Record<string, number>;
+  /** Plugin metrics (e.g. MoE expert load), scalars or arrays. */
+  readonly metrics: Record<string, number | number[]>;
+  readonly lr: number;
+  /** Global gradient norm before clipping. */
+  readonly gradNorm: number;
+  readonly tokensPerSecond: number;
+  /** Wall time of this step in milliseconds. */
+  readonly stepMs: number;
+  /** `tf.memory().numTensors` after the step (flat when nothing leaks). */
+  readonly tensors: number;
+}
+
+/** One line of `metrics.jsonl` for a held-out evaluation. */
+export interface EvalRecord {
+  readonly type: 'eval';
+  readonly step: number;
+  readonly tokens: number;
+  /** Held-out next-token loss (nats). */
+  readonly loss: number;
+  /** Held-out objective terms (e.g. `next2_loss` for MTP). */
+  readonly terms: Record<string, number>;
+}
+
+/** A line of `metrics.jsonl`. */
+export type MetricsRecord = TrainRecord | EvalRecord;
+
+/** Options of {@link Trainer.create}. */
+export interface TrainerOptions {
+  readonly config: RunConfig;
+  readonly corpus: Corpus;
+  /** Run directory for the checkpoint and metrics; none = keep everything in memory. */
+  readonly outDir?: string;
+  /** Continue from `outDir`'s checkpoint when there is one. */
+  readonly resume?: boolean;
+  /** Called with every record as it is produced. */
+  readonly onRecord?: (record: MetricsRecord) => void;
+}
+
+/**
+ * Trains a model on a corpus: AdamW with no-decay groups, warm-up + cosine/constant
+ * LR, global-norm clipping, gradient accumulation, periodic held-out evaluation,
+ * `metrics.jsonl`, atomic checkpoints and exact resume.
+ *
+ * Determinism: parameter init depends only on the model seed and names, batch
+ * `i` only on the data seed and `i`, so two runs with the same seeds produce
+ * identical losses, and a resumed run continues loss-for-loss.
+ *
+ * @example
+ * ```ts
+ * const trainer = await Trainer.create({ config, corpus, outDir: 'runs/tiny', resume: true });
+ * await trainer.run();
+ * console.log(trainer.lastEval?.loss);
+ * ```
+ */
+export class Trainer {
+  /** Optimizer steps completed. */
+  step = 0;
+  /** Training tokens consumed. */
+  tokens = 0;
+  /** Index of the next batch to draw. */
+  batchIndex = 0;
+  /** Wall time spent training, summed over resumes. */
+  elapsedMs = 0;
+  /** Most recent held-out evaluation. */
+  lastEval: EvalRecord | null = null;
+  private stopRequested = false;
+  private readonly sampler: BatchSampler;
+  private readonly evalSet: Batch[];
+
+  private constructor(
+    readonly config: RunConfig,
+    readonly corpus: Corpus,
+    readonly model: Model,
+    readonly optimizer: AdamW,
+    readonly outDir: string | undefined,
+    private readonly onRecord: ((r: MetricsRecord) => void) | undefined,
+  ) {
+    const { train, model: m } = config;
+    this.sampler = new BatchSampler(corpus.train, { batchSize: train.batchSize / train.accumulate, seqLen: m.seqLen, seed: train.seed });
+    this.evalSet = evaluationBatches(corpus.validation, { batchSize: train.batchSize, seqLen: m.seqLen, maxBatches: train.evalBatches });
+  }
+
+  /** Builds model and optimizer, and restores `outDir`'s checkpoint when resuming. */
+  static async create(opts: TrainerOptions): Promise<Trainer> {
+    const model = assembleModel(opts.config.model);
+    const { train } = opts.config;
+    const optimizer = new AdamW(model.params.list(), {
+      beta1: train.beta1, beta2: train.beta2, eps: train.eps, weightDecay: train.weightDecay,
+    });
+    const trainer = new Trainer(opts.config, opts.corpus, model, optimizer, opts.outDir, opts.onRecord);
+    if (opts.outDir) {
+      await mkdir(opts.outDir, { recursive: true });
+      const ckptPath = join(opts.outDir, RUN_FILES.checkpoint);
+      if (opts.resume && existsSync(ckptPath)) {
+        await trainer.restore(ckptPath);
+      } else {
+        await rm(join(opts.outDir, RUN_FILES.metrics), { force: true });
+        await writeFileAtomic(join(opts.outDir, RUN_FILES.config), JSON.stringify(opts.config, null, 2) + '\n');
+      }
+    }
+    return trainer;
+  }
+
+  private async restore(path: string): Promise<void> {
+    const ckpt = await loadCheckpoint(path);
+    const saved = JSON.stringify(ckpt.state.config['model']);
+    if (saved !== JSON.stringify(this.config.model)) {
+      throw new Error(`cannot resume from ${path}: its model config differs from this run's (saved: ${saved})`);
+    }
+    restoreWeights(ckpt, this.model.params, this.optimizer);
+    ({ step: this.step, tokens: this.tokens, batchIndex: this.batchIndex, elapsedMs: this.elapsedMs } = ckpt.state.trainer);
+    // Metrics written after the checkpoint belong to steps that will be redone.
+    const metricsPath = join(this.outDir!, RUN_FILES.metrics);
+    if (existsSync(metricsPath)) {
+      const kept = (await readFile(metricsPath, 'utf8'))
+        .split('\n')
+        .filter((line) => line.trim() && (JSON.parse(line) as MetricsRecord).step <= this.step);
+      for (const line of kept) {
+        const rec = JSON.parse(line) as MetricsRecord;
+        if (rec.type === 'eval') this.lastEval = rec;
+      }
+      await writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join(''));
+    }
+  }
+
+  /** Asks {@link Trainer.run} to stop after the current step (and checkpoint). */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** The trainer's position and config, as stored in a checkpoint. */
+  checkpointState(): CheckpointState {
+    return {
+      config: this.config as unknown as Record<string, unknown>,
+      tokenizer: this.corpus.tokenizer.toJSON(),
+      trainer: { step: this.step, tokens: this.tokens, batchIndex: this.batchIndex, elapsedMs: this.elapsedMs },
+    };
+  }
+
+  /** Writes the checkpoint atomically into `outDir` (no-op without one). */
+  async saveCheckpoint(): Promise<void> {
+    if (!this.outDir) return;
+    await saveCheckpoint(join(this.outDir, RUN_FILES.checkpoint), this.model.params, this.optimizer, this.checkpointState());
+  }
+
+  /** One optimizer step (with gradient accumulation); returns its record. */
+  trainStep(): TrainRecord {
+    const { train, model: m } = this.config;
+    const t0 = performance.now();
+    const vars = this.model.params.list();
+    const byVarName = new Map(vars.map((p) => [p.variable.name, p.name]));
+    const grads = new Map<string, tf.Tensor>();
+    const termSums: Record<string, tf.Tensor> = {};
+    const metricSums: Record<string, tf.Tensor> = {};
+    let totalSum: tf.Tensor = tf.scalar(0);
+    const add = (into: Record<string, tf.Tensor>, k: string, v: tf.Tensor) => {
+      const prev = into[k];
+      into[k] = prev ? tf.add(prev, v) : tf.clone(v);
+      prev?.dispose();
+    };
+    for (let micro = 0; micro < train.accumulate; micro++) {
+      const batch = this.sampler.batch(this.batchIndex++);
+      const rows = tf.tensor2d(batch.tokens, [batch.batchSize, batch.width], 'int32');
+      let terms: Record<string, tf.Scalar> = {};
+      let metrics: Record<string, tf.Tensor> = {};
+      const { value, grads: g } = tf.variableGrads(() => {
+        const out = this.model.loss(rows, { training: true });
+        terms = out.terms;
+        metrics = out.metrics;
+        return out.total;
+      }, vars.map((p) => p.variable));
+      rows.dispose();
+      for (const [varName, grad] of Object.entries(g)) {
+        const name = byVarName.get(varName)!;
+        const prev = grads.get(name);
+        grads.set(name, prev ? tf.add(prev, grad) : grad);
+        if (prev) {
+          prev.dispose();
+          grad.dispose();
+        }
+      }
+      const t = tf.add(totalSum, value);
+      totalSum.dispose();
+      totalSum = t;
+      value.dispose();
+      for (const [k, v] of Object.entries(terms)) add(termSums, k, v);
+      for (const [k, v] of Object.entries(metrics)) add(metricSums, k, v);
+      tf.dispose([...Object.values(terms), ...Object.values(metrics)]);
+    }
+    const inv = 1 / train.accumulate;
+    // Mean gradient over micro-batches, then global-norm clipping.
+    if (train.accumulate > 1) {
+      for (const [k, g] of grads) {
+        grads.set(k, tf.mul(g, inv));
+        g.dispose();
+      }
+    }
+    const gradNormT = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+    const names = Object.keys(termSums);
+    const metricNames = Object.keys(metricSums);
+    const scalars = tf.tidy(() => tf.stack([tf.mul(totalSum, inv), gradNormT, ...names.map((k) => tf.mul(termSums[k]!, inv))]));
+    const values = scalars.dataSync();
+    const metricValues = metricNames.map((k) => tf.tidy(() => tf.mul(metricSums[k]!, inv)).arraySync() as number | number[]);
+    const totalLoss = values[0]!;
+    const gradNorm = values[1]!;
+    const termValues = Object.fromEntries(names.map((k, i) => [k, values[i + 2]!]));
+    const loss = termValues['loss']!;
+    delete termValues['loss'];
+    if (!Number.isFinite(totalLoss) || !Number.isFinite(gradNorm)) {
+      tf.dispose([...grads.values(), gradNormT, scalars, totalSum, ...Object.values(termSums), ...Object.values(metricSums)]);
+      throw new NonFiniteLossError(this.step, Number.isFinite(totalLoss) ? `gradient norm (${gradNorm})` : `loss (${totalLoss})`);
+    }
+    const lr = learningRate({ ...train, totalSteps: train.steps }, this.step);
+    if (train.clipNorm > 0 && gradNorm > train.clipNorm) {
+      const scale = train.clipNorm / (gradNorm + 1e-6);
+      for (const [k, g] of grads) {
+        grads.set(k, tf.mul(g, scale));
+        g.dispose();
+      }
+    }
+    this.optimizer.apply(grads, lr);
+    tf.dispose([...grads.values(), gradNormT, scalars, totalSum, ...Object.values(termSums), ...Object.values(metricSums)]);
+
+    this.step += 1;
+    const stepTokens = train.batchSize * m.seqLen;
+    this.tokens += stepTokens;
+    const stepMs = performance.now() - t0;
+    this.elapsedMs += stepMs;
+    return {
+      type: 'train',
+      step: this.step,
+      tokens: this.tokens,
+      loss,
+      totalLoss,
+      terms: termValues,
+      metrics: Object.fromEntries(metricNames.map((k, i) => [k, metricValues[i]!])),
+      lr,
+      gradNorm,
+      tokensPerSecond: (stepTokens / stepMs) * 1000,
+      stepMs,
+      tensors: tf.memory().numTensors,
+    };
+  }
+
+  /**
+   * Held-out next-token loss (and objective terms) over the fixed evaluation
+   * windows, weighted by rows.
+   */
+  evaluate(): EvalRecord {
+    let rowsSeen = 0;
+    const sums: Record<string, number> = {};
+    for (const batch of this.evalSet) {
+      const values = tf.tidy(() => {
+        const rows = tf.tensor2d(batch.tokens, [batch.batchSize, batch.width], 'int32');
+        const { total, terms, metrics } = this.model.loss(rows, { training: false });
+        tf.dispose([total, ...Object.values(metrics)]);
+        const names = Object.keys(terms);
+        const v = tf.stack(names.map((k) => terms[k]!)).dataSync();
+        return names.map((k, i) => [k, v[i]!] as const);
+      });
+      for (const [k, v] of values) sums[k] = (sums[k] ?? 0) + v * batch.batchSize;
+      rowsSeen += batch.batchSize;
+    }
+    const terms = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / rowsSeen]));
+    const loss = terms['loss']!;
+    delete terms['loss'];
+    return { type: 'eval', step: this.step, tokens: this.tokens, loss, terms };
+  }
+
+  private async emit(record: MetricsRecord): Promise<void> {
+    if (record.type === 'eval') this.lastEval = record;
+    if (this.outDir) await appendFile(join(this.outDir, RUN_FILES.metrics), JSON.stringify(record) + '\n');
+    this.onRecord?.(record);
+  }
+
+  /**
+   * Trains until `train.steps`, evaluating and checkpointing on schedule and
+   * at the end (also when stopped early with {@link Trainer.requestStop}).
+   * A run that is already complete only re-evaluates when it never did.
+   */
+  async run(): Promise<void> {
+    const { train } = this.config;
+    if (this.step === 0 && train.evalEvery > 0 && !this.lastEval) await this.emit(this.evaluate());
+    while (this.step < train.steps && !this.stopRequested) {
+      await this.emit(this.trainStep());
+      const last = this.step === train.steps;
+      if ((train.evalEvery > 0 && this.step % train.evalEvery === 0) || last) await this.emit(this.evaluate());
+      if ((train.checkpointEvery > 0 && this.step % train.checkpointEvery === 0) || last) await this.saveCheckpoint();
+      // Let signal handlers run between steps.
+      await new Promise((r) => setImmediate(r));
+    }
+    if (this.stopRequested) await this.saveCheckpoint();
+  }
+
+  /** Frees model and optimizer tensors. */
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}
