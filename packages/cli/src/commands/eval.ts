@@ -37,7 +37,9 @@ export async function evalCommand(opts: EvalOptions): Promise<number> {
   for (const b of batches) {
     const v = tf.tidy(() => {
       const out = model.loss(tf.tensor2d(b.tokens, [b.batchSize, b.width], 'int32'), { training: false, objectives: false });
-      return out.terms['loss']!.dataSync()[0]!;
+      const loss = out.terms['loss']!.dataSync()[0]!;
+      tf.dispose([out.total, ...Object.values(out.terms), ...Object.values(out.metrics)]);
+      return loss;
     });
     sum += v * b.batchSize;
     rows += b.batchSize;

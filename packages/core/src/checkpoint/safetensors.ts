@@ -127,7 +127,8 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
   if (cursor !== dataLen) throw new SafetensorsError(`data region has ${dataLen} bytes but tensors cover ${cursor}`);
   const tensors: Record<string, NamedArray> = {};
   for (const [name, dtype, shape, begin, end] of entries) {
-    const copy = bytes.slice(dataStart + begin, dataStart + end); // aligned, owned copy
+    // An aligned, owned copy (Uint8Array.prototype.slice copies even for a Node Buffer, whose own slice is a view).
+    const copy = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end);
     const data = dtype === 'F32' ? new Float32Array(copy.buffer, 0, (end - begin) / 4) : new Int32Array(copy.buffer, 0, (end - begin) / 4);
     tensors[name] = { dtype, shape, data };
   }

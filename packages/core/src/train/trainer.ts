@@ -290,6 +290,7 @@ export class Trainer {
         tf.dispose([total, ...Object.values(metrics)]);
         const names = Object.keys(terms);
         const v = tf.stack(names.map((k) => terms[k]!)).dataSync();
+        tf.dispose(Object.values(terms)); // kept by Model.loss, so tidy would not free them
         return names.map((k, i) => [k, v[i]!] as const);
       });
       for (const [k, v] of values) sums[k] = (sums[k] ?? 0) + v * batch.batchSize;
