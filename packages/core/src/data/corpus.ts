@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { createTokenizer, type Tokenizer } from './tokenizer.js';
 
-/** A tokenized text with a deterministic train / held-out split. */
+/**
+ * A tokenized text with a deterministic train / held-out split.
+ *
+ * @example
+ * ```ts
+ * const corpus: Corpus = corpusFromText('some text …', { name: 'demo', tokenizer: new ByteTokenizer() });
+ * corpus.train.length + corpus.validation.length; // every token, once
+ * ```
+ */
 export interface Corpus {
   readonly name: string;
   readonly tokenizer: Tokenizer;
@@ -9,53 +17,74 @@ export interface Corpus {
   readonly validation: Int32Array;
 }
 
+/** Smallest part (train or validation) a corpus may have, in tokens. */
+const MIN_PART = 2;
+
 /**
- * Tokenizes a text and holds out its last `validationFraction` (contiguous),
- * so the split is the same on every machine.
+ * Tokenizes a text and holds out its end: with `n` tokens, the last
+ * `floor(n · validationFraction)` tokens (contiguous) are the validation part
+ * and the rest, in order, the training part, so the split is the same on every
+ * machine. `validationFraction` must be in `(0, 0.5]` (default 0.1); each part
+ * needs at least 2 tokens.
  *
  * @example
  * ```ts
- * const corpus = corpusFromText(text, { name: 'mine', tokenizer: new ByteTokenizer() });
- * corpus.validation.length; // ≈ 10% of the bytes
+ * const corpus = corpusFromText('x'.repeat(1000), { name: 'mine', tokenizer: new ByteTokenizer() });
+ * corpus.train.length;      // 900
+ * corpus.validation.length; // 100
  * ```
  */
 export function corpusFromText(
   text: string,
   opts: { name: string; tokenizer: Tokenizer; validationFraction?: number },
 ): Corpus {
+  if (typeof text !== 'string') throw new Error(`data.corpus: text must be a string, got ${typeof text}`);
+  if (typeof opts?.name !== 'string') throw new Error(`data.corpus: name must be a string, got ${typeof opts?.name}`);
+  if (typeof opts.tokenizer?.encode !== 'function') throw new Error('data.tokenizer: must be a Tokenizer (with encode/decode), e.g. new ByteTokenizer()');
   const fraction = opts.validationFraction ?? 0.1;
-  if (!(fraction > 0 && fraction <= 0.5)) {
-    throw new Error(`data.validationFraction: must be in (0, 0.5], got ${fraction}`);
+  if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 0.5)) {
+    throw new Error(`data.validationFraction: must be a number in (0, 0.5], got ${String(fraction)}`);
   }
   const ids = opts.tokenizer.encode(text);
-  const cut = ids.length - Math.floor(ids.length * fraction);
-  const train = ids.slice(0, cut);
-  const validation = ids.slice(cut);
-  if (train.length < 2 || validation.length < 2) {
-    throw new Error(`data.corpus: "${opts.name}" has ${ids.length} tokens, too few to split into train and held-out parts`);
+  // The small epsilon keeps e.g. 100 × 0.29 = 28.999999999999996 from losing a token.
+  const held = Math.floor(ids.length * fraction + 1e-9);
+  const cut = ids.length - held;
+  if (cut < MIN_PART || held < MIN_PART) {
+    throw new Error(
+      `data.corpus: "${opts.name}" has ${ids.length} tokens; with validationFraction ${fraction} that is ${cut} for training and ${held} held out, ` +
+        `but each part needs at least ${MIN_PART} tokens; use a longer text or a larger validationFraction`,
+    );
   }
-  return { name: opts.name, tokenizer: opts.tokenizer, train, validation };
+  return { name: opts.name, tokenizer: opts.tokenizer, train: ids.slice(0, cut), validation: ids.slice(cut) };
 }
 
 /**
- * Reads a UTF-8 text file and builds a {@link Corpus}.
+ * Reads a UTF-8 text file and builds a {@link Corpus} named after the path.
+ * `tokenizer` is `'bytes'` (default) or `'chars'` (alphabet from the file).
  *
  * @example
  * ```ts
- * const corpus = await corpusFromFile('my.txt', { tokenizer: 'chars' });
+ * const corpus = await corpusFromFile('my.txt', { tokenizer: 'chars', validationFraction: 0.05 });
  * ```
  */
 export async function corpusFromFile(
   path: string,
   opts: { tokenizer?: 'bytes' | 'chars'; validationFraction?: number } = {},
 ): Promise<Corpus> {
+  if (typeof path !== 'string' || path.length === 0) throw new Error(`data.corpus: path must be a non-empty string, got ${JSON.stringify(path)}`);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new Error(`data.corpus: cannot read ${path} (${(e as Error).message})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
+    throw new Error(`data.corpus: cannot read ${path} (${why})`);
   }
-  if (text.length === 0) throw new Error(`data.corpus: ${path} is empty`);
+  if (text.length === 0) throw new Error(`data.corpus: ${path} is empty; it needs some text`);
   const tokenizer = createTokenizer(opts.tokenizer ?? 'bytes', text);
-  return corpusFromText(text, { name: path, tokenizer, ...(opts.validationFraction !== undefined ? { validationFraction: opts.validationFraction } : {}) });
+  return corpusFromText(text, {
+    name: path,
+    tokenizer,
+    ...(opts.validationFraction !== undefined ? { validationFraction: opts.validationFraction } : {}),
+  });
 }

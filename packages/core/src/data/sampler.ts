@@ -1,6 +1,16 @@
 import { hash32 } from '../rng.js';
 
-/** A batch of token rows. */
+/**
+ * A batch of token rows: each row is a contiguous window of the corpus, the
+ * model input is `row[0 .. seqLen)` and the targets are shifted by one (plus
+ * `extra` lookahead tokens for objectives that predict further ahead).
+ *
+ * @example
+ * ```ts
+ * const b: Batch = sampler.batch(0);
+ * const row1 = b.tokens.subarray(1 * b.width, 2 * b.width);
+ * ```
+ */
 export interface Batch {
   readonly batchSize: number;
   readonly seqLen: number;
@@ -10,10 +20,27 @@ export interface Batch {
   readonly width: number;
 }
 
+function positiveInt(field: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${field}: must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+function rowWidth(opts: { seqLen: number; extra?: number }): number {
+  const seqLen = positiveInt('seqLen', opts.seqLen);
+  const extra = opts.extra ?? 0;
+  if (typeof extra !== 'number' || !Number.isInteger(extra) || extra < 0) throw new Error(`extra: must be a non-negative integer, got ${String(extra)}`);
+  return seqLen + 1 + extra;
+}
+
+function checkTokens(tokens: unknown): asserts tokens is Int32Array {
+  if (!(tokens instanceof Int32Array)) throw new Error('tokens: must be an Int32Array of token ids');
+}
+
 /**
  * Random contiguous windows of a token stream. Batch `index` is a pure
- * function of `(seed, index)`, so a resumed run needs only the next index and
- * every ablation variant with the same seed sees the same batches.
+ * function of `(seed, index)`: row `r` starts at
+ * `hash32(seed, index, r) % (tokens.length - width + 1)`. A resumed run needs
+ * only the next batch index, and runs with the same seed see the same batches.
  *
  * @example
  * ```ts
@@ -22,21 +49,38 @@ export interface Batch {
  * ```
  */
 export class BatchSampler {
+  /** Row width: `seqLen + 1 + extra`. */
   readonly width: number;
+  private readonly tokens: Int32Array;
+
   constructor(
-    private readonly tokens: Int32Array,
+    tokens: Int32Array,
     readonly opts: { batchSize: number; seqLen: number; seed: number; extra?: number },
   ) {
-    if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`train.batchSize: must be a positive integer, got ${opts.batchSize}`);
-    if (!Number.isInteger(opts.seqLen) || opts.seqLen < 1) throw new Error(`seqLen: must be a positive integer, got ${opts.seqLen}`);
-    this.width = opts.seqLen + 1 + (opts.extra ?? 0);
+    checkTokens(tokens);
+    positiveInt('batchSize', opts.batchSize);
+    if (typeof opts.seed !== 'number' || !Number.isFinite(opts.seed)) throw new Error(`seed: must be a finite number, got ${String(opts.seed)}`);
+    this.width = rowWidth(opts);
     if (tokens.length < this.width) {
-      throw new Error(`data.corpus: ${tokens.length} training tokens are fewer than one row of ${this.width} (seqLen + 1); use a longer corpus or a shorter seqLen`);
+      throw new Error(
+        `data.corpus: ${tokens.length} training tokens are fewer than one row of ${this.width} (seqLen + 1 + extra); use a longer corpus or a shorter seqLen`,
+      );
     }
+    this.tokens = tokens;
   }
 
-  /** Batch number `index` (0-based). */
+  /**
+   * Batch number `index` (a non-negative integer).
+   *
+   * @example
+   * ```ts
+   * const again = new BatchSampler(corpus.train, sampler.opts).batch(7); // same ids as sampler.batch(7)
+   * ```
+   */
   batch(index: number): Batch {
+    if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) {
+      throw new Error(`batch index: must be a non-negative integer, got ${String(index)}`);
+    }
     const { batchSize, seqLen, seed } = this.opts;
     const W = this.width;
     const starts = this.tokens.length - W + 1;
@@ -50,8 +94,11 @@ export class BatchSampler {
 }
 
 /**
- * Deterministic held-out batches: evenly spaced, non-overlapping windows
- * over the validation tokens (the last batch may hold fewer rows).
+ * Deterministic held-out batches: `rows = min(floor(tokens.length / width),
+ * batchSize · maxBatches)` non-overlapping windows, row `k` starting at
+ * `k · floor(tokens.length / rows)` (evenly spread over the whole held-out
+ * part), grouped into batches of `batchSize` rows; the last batch may hold
+ * fewer rows and its `batchSize` says how many.
  *
  * @example
  * ```ts
@@ -62,15 +109,22 @@ export function evaluationBatches(
   tokens: Int32Array,
   opts: { batchSize: number; seqLen: number; maxBatches: number; extra?: number },
 ): Batch[] {
-  const W = opts.seqLen + 1 + (opts.extra ?? 0);
+  checkTokens(tokens);
+  const batchSize = positiveInt('batchSize', opts.batchSize);
+  const maxBatches = positiveInt('maxBatches', opts.maxBatches);
+  const W = rowWidth(opts);
   const fit = Math.floor(tokens.length / W);
-  if (fit < 1) throw new Error(`data: the held-out part has ${tokens.length} tokens, fewer than one row of ${W}; raise data.validationFraction`);
-  const rows = Math.min(fit, opts.batchSize * opts.maxBatches);
-  // Spread the windows over the whole held-out part.
+  if (fit < 1) {
+    throw new Error(
+      `data.validationFraction: the held-out part has ${tokens.length} tokens, fewer than one row of ${W} (seqLen + 1 + extra); raise data.validationFraction or lower seqLen`,
+    );
+  }
+  const rows = Math.min(fit, batchSize * maxBatches);
+  // stride >= W because rows <= floor(length / W), so windows never overlap.
   const stride = Math.floor(tokens.length / rows);
   const batches: Batch[] = [];
-  for (let first = 0; first < rows; first += opts.batchSize) {
-    const n = Math.min(opts.batchSize, rows - first);
+  for (let first = 0; first < rows; first += batchSize) {
+    const n = Math.min(batchSize, rows - first);
     const out = new Int32Array(n * W);
     for (let r = 0; r < n; r++) {
       const start = (first + r) * stride;
