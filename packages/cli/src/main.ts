@@ -4,6 +4,9 @@ import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { sampleCommand } from './commands/sample.js';
 import { inspectCommand } from './commands/inspect.js';
+import { ablateCommand } from './commands/ablate.js';
+import { reportCommand } from './commands/report.js';
+import { STUDIES } from './ablate/studies.js';
 import { PRESETS } from './presets.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -30,7 +33,9 @@ interface Command {
   summary: string;
   usage: string;
   options: Options;
-  run(values: Record<string, unknown>): Promise<number>;
+  /** Accepts positional arguments (e.g. `vwn report DIR`). */
+  positionals?: boolean;
+  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
 }
 
 const num = (v: unknown, flag: string): number | undefined => {
@@ -86,6 +91,25 @@ export const COMMANDS: Record<string, Command> = {
         seed: num(v['seed'], '--seed'),
       }),
   },
+  ablate: {
+    summary: 'the main job: train baseline vs VWN variants on equal tokens, then report with plots',
+    usage: `vwn ablate [options]
+  --preset NAME     study: ${Object.entries(STUDIES).map(([k, v]) => `${k} (${v.description})`).join('\n                    ')}
+                    (default quick)
+  --config FILE     a grid: {"base": {run config}, "baseline": name, "variants": [{"name", "config": {diff}}]}
+  --tokens N        training tokens per variant (default 600000)
+  --seeds N         seeds per variant (default 1); > 1 adds mean ± std bands
+  --out DIR         study folder (default ablate-out/<study>); rerun to resume`,
+    options: { tokens: { type: 'string' }, seeds: { type: 'string' } },
+    run: (v) => ablateCommand({ ...(v as object), tokens: num(v['tokens'], '--tokens'), seeds: num(v['seeds'], '--seeds') }),
+  },
+  report: {
+    summary: 'rebuild a study report (report.md, report.html, plots) from its metrics files',
+    usage: `vwn report DIR`,
+    options: {},
+    positionals: true,
+    run: (v, positionals) => reportCommand(positionals[0], v as object),
+  },
   inspect: {
     summary: 'parameter and FLOP table per component of a config',
     usage: `vwn inspect [options]
@@ -132,8 +156,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${command.usage}\n${COMMON_HELP}\n`);
       return 0;
     }
-    if (positionals.length > 0) throw new ConfigError(name, `unexpected argument "${positionals[0]}"`);
-    return await command.run(values as Record<string, unknown>);
+    if (positionals.length > (command.positionals ? 1 : 0)) {
+      throw new ConfigError(name, `unexpected argument "${positionals[command.positionals ? 1 : 0]}"`);
+    }
+    return await command.run(values as Record<string, unknown>, positionals);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof NonFiniteLossError || e instanceof CheckpointError) {
       process.stderr.write(`vwn ${name}: ${e.message}\n`);

@@ -92,6 +92,6 @@ describe('vwn CLI', () => {
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err).toMatch(message);
     }
-    expect((await vwn('frobnicate')).err).toMatch(/unknown command "frobnicate"; allowed: train, eval, sample, inspect/);
+    expect((await vwn('frobnicate')).err).toMatch(/unknown command "frobnicate"; allowed: train, eval, sample, ablate, report, inspect/);
   });
 });

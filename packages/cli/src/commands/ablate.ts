@@ -99,7 +99,7 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
       },
       onStep: (p) => {
         if (opts.json) {
-          if (p.record.step === p.steps) process.stdout.write(JSON.stringify({ type: 'step', variant: p.variant, seed: p.seed, ...p.record }) + '\n');
+          if (p.record.step === p.steps) process.stdout.write(JSON.stringify({ ...p.record, type: 'variant-end', variant: p.variant, seed: p.seed }) + '\n');
           return;
         }
         bar?.update(p.record.step, { loss: p.record.loss.toFixed(3), 'tok/s': p.record.tokensPerSecond.toFixed(0) }, p.etaSeconds);
