@@ -35,3 +35,4 @@ export { causalSelfAttention, type AttentionConfig } from './plugins/attention.j
 export { swigluFeedForward, type SwigluConfig } from './plugins/swiglu.js';
 export { lmHead, createUnembedding, type LmHeadConfig } from './plugins/lm_head.js';
 export * from './testing.js';
+export * from './virtual_width.js';
