@@ -158,3 +158,46 @@ describe('mtp objective', () => {
     expect(crossEntropy(logits, t, tf.tensor1d([1, 0])).dataSync()[0]).toBeCloseTo(Math.log(2), 6);
   });
 });
+
+describe('mtp with virtual width (DGHC)', () => {
+  const vwnDims: ModelConfig = {
+    ...dims,
+    dModel: 8,
+    embedding: { use: 'over-width', m: 2, n: 4 },
+    connection: { use: 'dynamic-ghc', m: 2, n: 4 },
+    objectives: [mtp()],
+  };
+
+  it('reuses the model\'s GHC connection and over-width head, without leakage', async () => {
+    await import('@vwn/embedding');
+    await import('@vwn/ghc');
+    const model = assembleModel(vwnDims);
+    const names = model.params.list().map((p) => p.name);
+    // The MTP layer is wrapped by the model's own connection plugin; proj is block-level 2·d_b → d_b.
+    expect(names).toEqual(expect.arrayContaining(['objectives.mtp.0.layer.mixer_connection.dynamic.w', 'objectives.mtp.0.proj']));
+    expect(model.params.get('objectives.mtp.0.proj')!.variable.shape).toEqual([8, 4]);
+    const base = [1, 2, 3, 4, 5, 6, 7, 8];
+    const ref = predictions(model, tf.tensor2d([base], [1, 8], 'int32'));
+    const changed = base.map((v, j) => (j > 3 ? (v + 3) % 13 : v)); // tokens after t+1 for t = 2
+    const got = predictions(model, tf.tensor2d([changed], [1, 8], 'int32'));
+    for (let v = 0; v < 13; v++) expect(got[0]!.logits[2]![v]).toBeCloseTo(ref[0]!.logits[2]![v]!, 5);
+    model.dispose();
+  });
+
+  it('trains: next-token and next-2 losses both fall', async () => {
+    await import('@vwn/embedding');
+    await import('@vwn/ghc');
+    const { Trainer, corpusFromText, ByteTokenizer, resolveRunConfig } = await import('@vwn/core');
+    const text = 'abcdefghij'.repeat(200);
+    const corpus = corpusFromText(text, { name: 'abc', tokenizer: new ByteTokenizer() });
+    const { vocabSize: _v, ...model } = vwnDims;
+    const config = resolveRunConfig({ ...model, dModel: 16, heads: 2, seqLen: 16, embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'dynamic-ghc', m: 2, n: 4 }, train: { steps: 30, batchSize: 4, lr: 1e-2, warmupSteps: 3 } }, 256);
+    const trainer = await Trainer.create({ config, corpus });
+    const first = trainer.trainStep();
+    let last = first;
+    while (trainer.step < 30) last = trainer.trainStep();
+    expect(last.loss).toBeLessThan(first.loss - 1);
+    expect(last.terms['next2_loss']!).toBeLessThan(first.terms['next2_loss']! - 1);
+    trainer.dispose();
+  });
+});
