@@ -87,46 +87,54 @@ export interface LossResult {
   readonly metrics: Record<string, tf.Tensor>;
 }
 
+/** A {@link ForwardContext} that also hands back what plugins reported. */
+export interface CollectingForwardContext extends ForwardContext {
+  /** Auxiliary losses reported so far, summed per name (new tensors, owned by the caller). */
+  auxLosses(): Record<string, tf.Scalar>;
+  /** Metrics reported so far, averaged over the layers that reported the same name (new tensors). */
+  metrics(): Record<string, tf.Tensor>;
+  /** Frees the reported tensors the context kept. */
+  dispose(): void;
+}
+
 /**
  * Creates a {@link ForwardContext} that collects auxiliary losses and metrics.
+ * Plugins report from inside their own `tf.tidy` scopes (a sublayer runs inside
+ * its connection's), so the context `tf.keep`s what it receives until
+ * {@link CollectingForwardContext.dispose}; gradients still flow through the
+ * kept auxiliary losses.
  *
  * @example
  * ```ts
  * const ctx = createForwardContext(2, 16, true);
- * ctx.addMetric('x', tf.scalar(1)); ctx.metrics.x; // tensor
+ * ctx.addMetric('x', tf.scalar(1));
+ * ctx.metrics().x; // tensor 1
+ * ctx.dispose();
  * ```
  */
-export function createForwardContext(
-  batch: number,
-  time: number,
-  training: boolean,
-): ForwardContext & {
-  /** Auxiliary losses added so far, summed per name. */
-  readonly auxLosses: Record<string, tf.Scalar>;
-  /** Metrics reported so far, averaged over the layers that reported the same name. */
-  metrics(): Record<string, tf.Tensor>;
-} {
-  const auxLosses: Record<string, tf.Scalar> = {};
-  const sums: Record<string, tf.Tensor> = {};
-  const counts: Record<string, number> = {};
+export function createForwardContext(batch: number, time: number, training: boolean): CollectingForwardContext {
+  const aux: Record<string, tf.Scalar[]> = {};
+  const reported: Record<string, tf.Tensor[]> = {};
   return {
     batch,
     time,
     training,
-    auxLosses,
     addAuxLoss(name, loss) {
-      auxLosses[name] = auxLosses[name] ? tf.add(auxLosses[name]!, loss) : loss;
+      (aux[name] ??= []).push(tf.keep(loss));
     },
     addMetric(name, value) {
-      // Metrics do not feed the loss, so no gradient flows through them.
-      const v = value;
-      sums[name] = sums[name] ? tf.add(sums[name]!, v) : v;
-      counts[name] = (counts[name] ?? 0) + 1;
+      (reported[name] ??= []).push(tf.keep(value));
+    },
+    auxLosses() {
+      return Object.fromEntries(Object.entries(aux).map(([k, v]) => [k, (v.length === 1 ? tf.clone(v[0]!) : tf.addN(v)) as tf.Scalar]));
     },
     metrics() {
-      const out: Record<string, tf.Tensor> = {};
-      for (const [k, v] of Object.entries(sums)) out[k] = counts[k]! > 1 ? tf.div(v, counts[k]!) : v;
-      return out;
+      return Object.fromEntries(
+        Object.entries(reported).map(([k, v]) => [k, v.length === 1 ? tf.clone(v[0]!) : tf.div(tf.addN(v), v.length)]),
+      );
+    },
+    dispose() {
+      tf.dispose([...Object.values(aux).flat(), ...Object.values(reported).flat()]);
     },
   };
 }
@@ -294,11 +302,10 @@ export class Model {
    * path used by evaluation and generation).
    */
   logits(ids: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const ctx = createForwardContext(ids.shape[0], ids.shape[1], false);
-      const { state } = this.forward(ids, ctx);
-      return this.head.logits(state, ctx);
-    });
+    const ctx = createForwardContext(ids.shape[0], ids.shape[1], false);
+    const logits = tf.tidy(() => this.head.logits(this.forward(ids, ctx).state, ctx));
+    ctx.dispose();
+    return logits;
   }
 
   /**
@@ -326,13 +333,14 @@ export class Model {
           sum = tf.add(sum, out.loss);
         }
       }
-      for (const [k, v] of Object.entries(ctx.auxLosses)) {
+      for (const [k, v] of Object.entries(ctx.auxLosses())) {
         terms[k] = tf.keep(v);
         sum = tf.add(sum, v);
       }
       for (const [k, v] of Object.entries(ctx.metrics())) metrics[k] = tf.keep(v);
       return sum;
     });
+    ctx.dispose();
     return { total, terms, metrics };
   }
 

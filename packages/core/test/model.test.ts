@@ -169,6 +169,14 @@ describe('forward context', () => {
     ctx.addAuxLoss('a', tf.scalar(0.5));
     ctx.addAuxLoss('a', tf.scalar(0.25));
     expect(ctx.metrics()['m']!.dataSync()[0]).toBe(2);
-    expect(ctx.auxLosses['a']!.dataSync()[0]).toBe(0.75);
+    expect(ctx.auxLosses()['a']!.dataSync()[0]).toBe(0.75);
+    // Reports survive the tidy scopes they were made in (a sublayer runs inside its connection's).
+    const ctx2 = createForwardContext(1, 1, true);
+    tf.tidy(() => ctx2.addAuxLoss('b', tf.scalar(2)));
+    tf.tidy(() => ctx2.addAuxLoss('b', tf.scalar(3)));
+    expect(ctx2.auxLosses()['b']!.dataSync()[0]).toBe(5);
+    const before = tf.memory().numTensors;
+    ctx2.dispose();
+    expect(tf.memory().numTensors).toBe(before - 2);
   });
 });

@@ -234,7 +234,12 @@ export class Trainer {
     const metricNames = Object.keys(metricSums);
     const scalars = tf.tidy(() => tf.stack([tf.mul(totalSum, inv), gradNormT, ...names.map((k) => tf.mul(termSums[k]!, inv))]));
     const values = scalars.dataSync();
-    const metricValues = metricNames.map((k) => tf.tidy(() => tf.mul(metricSums[k]!, inv)).arraySync() as number | number[]);
+    const metricValues = metricNames.map((k) => {
+      const mean = tf.mul(metricSums[k]!, inv);
+      const v = mean.arraySync() as number | number[];
+      mean.dispose();
+      return v;
+    });
     const totalLoss = values[0]!;
     const gradNorm = values[1]!;
     const termValues = Object.fromEntries(names.map((k, i) => [k, values[i + 2]!]));
