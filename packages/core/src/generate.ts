@@ -22,11 +22,11 @@ export interface SampleOptions {
  *
  * @example
  * ```ts
- * const ids = sampleTokens(model, tokenizer.encode('ROMEO:'), { maxTokens: 100, temperature: 0.8, topK: 40 });
+ * const ids = await sampleTokens(model, tokenizer.encode('ROMEO:'), { maxTokens: 100, temperature: 0.8, topK: 40 });
  * console.log(tokenizer.decode(ids));
  * ```
  */
-export function sampleTokens(model: Model, prompt: ArrayLike<number>, opts: SampleOptions): number[] {
+export async function sampleTokens(model: Model, prompt: ArrayLike<number>, opts: SampleOptions): Promise<number[]> {
   const temperature = opts.temperature ?? 1;
   const topK = opts.topK ?? 0;
   if (!(temperature >= 0)) throw new ConfigError('temperature', `must be >= 0, got ${temperature}`);
@@ -41,10 +41,12 @@ export function sampleTokens(model: Model, prompt: ArrayLike<number>, opts: Samp
   const out: number[] = [];
   for (let i = 0; i < opts.maxTokens; i++) {
     const context = tokens.slice(-model.config.seqLen);
-    const logits = tf.tidy(() => {
+    const last = tf.tidy(() => {
       const all = model.logits(tf.tensor2d(context, [1, context.length], 'int32')); // [T, V]
-      return tf.slice(all, [context.length - 1, 0], [1, V]).dataSync();
+      return tf.slice(all, [context.length - 1, 0], [1, V]);
     });
+    const logits = await last.data();
+    last.dispose();
     const next = pick(logits, temperature, topK, rng);
     tokens.push(next);
     out.push(next);

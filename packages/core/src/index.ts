@@ -36,3 +36,4 @@ export { swigluFeedForward, type SwigluConfig } from './plugins/swiglu.js';
 export { lmHead, createUnembedding, type LmHeadConfig } from './plugins/lm_head.js';
 export * from './testing.js';
 export * from './virtual_width.js';
+export * from './fused.js';

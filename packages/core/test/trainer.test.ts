@@ -35,7 +35,7 @@ const config = (over: Partial<RunConfigInput['train']> = {}) =>
 
 async function losses(trainer: Trainer): Promise<number[]> {
   const out: number[] = [];
-  while (trainer.step < trainer.config.train.steps) out.push(trainer.trainStep().loss);
+  while (trainer.step < trainer.config.train.steps) out.push((await trainer.trainStep()).loss);
   return out;
 }
 
@@ -62,7 +62,7 @@ describe('Trainer', () => {
     full.dispose();
 
     const first = await Trainer.create({ config: config({ steps: 12 }), corpus, outDir: dir });
-    for (let i = 0; i < 5; i++) first.trainStep();
+    for (let i = 0; i < 5; i++) await first.trainStep();
     await first.saveCheckpoint(); // "crash" after step 5
     first.dispose();
     const resumed = await Trainer.create({ config: config(), corpus, outDir: dir, resume: true });
@@ -99,8 +99,8 @@ describe('Trainer', () => {
   it('does not leak tensors over 50 steps', async () => {
     const t = await Trainer.create({ config: config({ steps: 50, accumulate: 2 }), corpus });
     const counts: number[] = [];
-    for (let i = 0; i < 50; i++) counts.push(t.trainStep().tensors);
-    t.evaluate();
+    for (let i = 0; i < 50; i++) counts.push((await t.trainStep()).tensors);
+    await t.evaluate();
     expect(new Set(counts.slice(2)).size).toBe(1);
     expect(tf.memory().numTensors).toBe(counts[counts.length - 1]);
     t.dispose();
@@ -121,7 +121,7 @@ describe('Trainer', () => {
     const meanNorm = tf.tidy(() =>
       Math.sqrt(vars.reduce((s, _, i) => s + tf.sum(tf.square(tf.div(tf.add(micro[0]!.grads[i]!, micro[1]!.grads[i]!), 2))).dataSync()[0]!, 0)),
     );
-    const r = acc.trainStep();
+    const r = await acc.trainStep();
     expect(r.loss).toBeCloseTo((micro[0]!.loss + micro[1]!.loss) / 2, 5);
     expect(r.gradNorm).toBeCloseTo(meanNorm, 5);
     expect(r.tokens).toBe(4 * 16);
@@ -131,13 +131,13 @@ describe('Trainer', () => {
 
   it('stops with a clear error naming the step on a non-finite loss', async () => {
     const t = await Trainer.create({ config: config({ lr: 1e-2 }), corpus });
-    t.trainStep();
-    t.trainStep();
+    await t.trainStep();
+    await t.trainStep();
     const w = t.model.params.get('layers.0.ffn.w1')!.variable;
     tf.tidy(() => w.assign(tf.fill(w.shape, NaN)));
-    expect(() => t.trainStep()).toThrow(NonFiniteLossError);
+    await expect(t.trainStep()).rejects.toThrow(NonFiniteLossError);
     try {
-      t.trainStep();
+      await t.trainStep();
     } catch (e) {
       expect((e as NonFiniteLossError).step).toBe(2);
       expect((e as Error).message).toMatch(/non-finite loss \(NaN\) at step 2/);
@@ -148,7 +148,7 @@ describe('Trainer', () => {
   it('refuses a truncated or corrupted checkpoint without touching the model', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vwn-ckpt-'));
     const t = await Trainer.create({ config: config(), corpus, outDir: dir });
-    t.trainStep();
+    await t.trainStep();
     await t.saveCheckpoint();
     const path = join(dir, RUN_FILES.checkpoint);
     const bytes = await readFile(path);
@@ -173,12 +173,12 @@ describe('Trainer', () => {
     await t.run();
     const { model, tokenizer } = await loadModelFromCheckpoint(join(dir, RUN_FILES.checkpoint));
     const ids = tokenizer.encode('the ');
-    const a = sampleTokens(model, ids, { maxTokens: 20, temperature: 0 });
-    const b = sampleTokens(t.model, ids, { maxTokens: 20, temperature: 0 });
+    const a = await sampleTokens(model, ids, { maxTokens: 20, temperature: 0 });
+    const b = await sampleTokens(t.model, ids, { maxTokens: 20, temperature: 0 });
     expect(a).toEqual(b);
     expect(a.length).toBe(20);
-    const s1 = sampleTokens(model, ids, { maxTokens: 10, temperature: 1, topK: 5, seed: 3 });
-    const s2 = sampleTokens(model, ids, { maxTokens: 10, temperature: 1, topK: 5, seed: 3 });
+    const s1 = await sampleTokens(model, ids, { maxTokens: 10, temperature: 1, topK: 5, seed: 3 });
+    const s2 = await sampleTokens(model, ids, { maxTokens: 10, temperature: 1, topK: 5, seed: 3 });
     expect(s1).toEqual(s2);
     model.dispose();
     t.dispose();

@@ -1,5 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, layerNorm, rmsNorm, type ConnectionModule, type ParamScope, type StateLayout, type Sublayer } from '@vwn/core';
+import { ConfigError, getFusedOps, layerNorm, rmsNorm, type ConnectionModule, type ParamScope, type StateLayout, type Sublayer } from '@vwn/core';
+
+/**
+ * Fused DGHC ops a backend package may register under `'dghc'` with
+ * `registerFusedOps` (@vwn/kernels-gpu does for webgpu). `dghcRead` returns the
+ * sublayer input X `[N, D]`, the carry Âᵀ(H')·H' flattened `[N, D']` and
+ * B(H')ᵀ `[N, n, m]`; `ghcWrite` returns Bᵀ·Z + carry `[N, D']`.
+ */
+export interface DghcFusedOps {
+  dghcRead(
+    state: tf.Tensor,
+    p: { w: tf.Tensor; gain: tf.Tensor; scaleAlpha: tf.Tensor; scaleBeta: tf.Tensor; read: tf.Tensor; carry: tf.Tensor; write: tf.Tensor },
+    dims: { m: number; n: number },
+  ): { x: tf.Tensor2D; carried: tf.Tensor2D; bT: tf.Tensor3D };
+  ghcWrite(carried: tf.Tensor, z: tf.Tensor, bT: tf.Tensor): tf.Tensor2D;
+}
 
 /**
  * How to build one generalized hyper-connection (GHC, PAPER.md §4–5). The
@@ -104,6 +119,13 @@ export function createGeneralizedHyperConnection(params: ParamScope, o: GhcOptio
   return {
     apply: (state, sublayer) =>
       tf.tidy(() => {
+        // A backend with fused kernels (e.g. webgpu via @vwn/kernels-gpu) does norm + coefficients + width
+        // connection in one pass, and Bᵀ·Z + carry in another (PAPER.md §5 kernel note). Same math as below.
+        const fusedOps = !bias && !scalar ? getFusedOps<DghcFusedOps>('dghc') : undefined;
+        if (fusedOps) {
+          const { x, carried, bT } = fusedOps.dghcRead(state, { w, gain, scaleAlpha, scaleBeta, read, carry, write }, { m, n });
+          return fusedOps.ghcWrite(carried, sublayer(x), bT);
+        }
         const N = state.shape[0];
         const rows = state.reshape([N * n, db]); // segments as rows: [N·n, d_b]
         const normed = bias ? layerNorm(rows, gain, bias, GHC_NORM_EPS) : rmsNorm(rows, gain, GHC_NORM_EPS); // H̄

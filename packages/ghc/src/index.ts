@@ -33,6 +33,7 @@ export {
   createGeneralizedHyperConnection,
   checkLayout,
   type GhcOptions,
+  type DghcFusedOps,
 } from './generalized_hyper_connection.js';
 export {
   hyperConnectionsConnection,

@@ -118,7 +118,7 @@ export function reportLayer(ctx: ForwardContext, stats: MoeLayerStats): void {
     reports.set(ctx, report);
   }
   report.layers.push(stats);
-  ctx.addMetric('moe_load', tf.tensor1d(stats.load));
+  ctx.addMetric('moe_load', tf.tensor1d([...stats.load]));
   ctx.addMetric('moe_max_load_ratio', tf.scalar(stats.maxLoadRatio));
   ctx.addMetric('moe_dropped_fraction', tf.scalar(stats.droppedFraction));
   ctx.addMetric('moe_balance', tf.scalar(stats.balanceLoss));

@@ -113,7 +113,7 @@ describe('MoE FFN inside a model', () => {
     );
     const trainer = await Trainer.create({ config, corpus });
     const records: TrainRecord[] = [];
-    while (trainer.step < config.train.steps) records.push(trainer.trainStep());
+    while (trainer.step < config.train.steps) records.push(await trainer.trainStep());
     // Per layer (core averages metrics over layers), on a batch of training text.
     const ids = tf.tensor2d(Array.from(corpus.train.slice(0, 8 * 32)), [8, 32], 'int32');
     const ctx = createForwardContext(8, 32, true);

@@ -193,9 +193,9 @@ describe('mtp with virtual width (DGHC)', () => {
     const { vocabSize: _v, ...model } = vwnDims;
     const config = resolveRunConfig({ ...model, dModel: 16, heads: 2, seqLen: 16, embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'dynamic-ghc', m: 2, n: 4 }, train: { steps: 30, batchSize: 4, lr: 1e-2, warmupSteps: 3 } }, 256);
     const trainer = await Trainer.create({ config, corpus });
-    const first = trainer.trainStep();
+    const first = await trainer.trainStep();
     let last = first;
-    while (trainer.step < 30) last = trainer.trainStep();
+    while (trainer.step < 30) last = await trainer.trainStep();
     expect(last.loss).toBeLessThan(first.loss - 1);
     expect(last.terms['next2_loss']!).toBeLessThan(first.terms['next2_loss']! - 1);
     trainer.dispose();

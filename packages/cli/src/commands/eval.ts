@@ -35,12 +35,10 @@ export async function evalCommand(opts: EvalOptions): Promise<number> {
   let sum = 0;
   let rows = 0;
   for (const b of batches) {
-    const v = tf.tidy(() => {
-      const out = model.loss(tf.tensor2d(b.tokens, [b.batchSize, b.width], 'int32'), { training: false, objectives: false });
-      const loss = out.terms['loss']!.dataSync()[0]!;
-      tf.dispose([out.total, ...Object.values(out.terms), ...Object.values(out.metrics)]);
-      return loss;
-    });
+    const ids = tf.tensor2d(b.tokens, [b.batchSize, b.width], 'int32');
+    const out = model.loss(ids, { training: false, objectives: false });
+    const v = (await out.terms['loss']!.data())[0]!;
+    tf.dispose([ids, out.total, ...Object.values(out.terms), ...Object.values(out.metrics)]);
     sum += v * b.batchSize;
     rows += b.batchSize;
   }

@@ -19,7 +19,7 @@ export async function sampleCommand(opts: SampleOptions): Promise<number> {
   await selectBackend(opts, undefined, true);
   const { model, tokenizer } = await loadModelFromCheckpoint(checkpointPath(opts));
   const prompt = opts.prompt ?? '\n';
-  const ids = sampleTokens(model, tokenizer.encode(prompt), {
+  const ids = await sampleTokens(model, tokenizer.encode(prompt), {
     maxTokens: opts.tokens ?? 300,
     temperature: opts.temperature ?? 0.8,
     topK: opts.topK ?? 0,

@@ -61,13 +61,13 @@ export async function saveCheckpoint(
   state: CheckpointState,
 ): Promise<void> {
   const tensors: Record<string, NamedArray> = {};
-  const put = (name: string, t: tf.Tensor) => {
-    tensors[name] = { dtype: 'F32', shape: [...t.shape], data: t.dataSync() as Float32Array };
+  const put = async (name: string, t: tf.Tensor) => {
+    tensors[name] = { dtype: 'F32', shape: [...t.shape], data: (await t.data()) as Float32Array };
   };
-  for (const p of params.list()) put(p.name, p.variable);
+  for (const p of params.list()) await put(p.name, p.variable);
   if (optimizer) {
-    for (const [name, t] of optimizer.m) put(`optimizer.m.${name}`, t);
-    for (const [name, t] of optimizer.v) put(`optimizer.v.${name}`, t);
+    for (const [name, t] of optimizer.m) await put(`optimizer.m.${name}`, t);
+    for (const [name, t] of optimizer.v) await put(`optimizer.v.${name}`, t);
   }
   const metadata = {
     format: CHECKPOINT_FORMAT,

@@ -11,30 +11,56 @@ export interface AttentionConfig {
 }
 
 /**
- * Rotary position tables for `T` positions and head width `hd`:
- * `cos, sin: [1, T, 1, hd/2]`, angle(t, i) = t · base^(−2i/hd).
+ * Rotary position tables for `T` positions and head width `hd`, repeated over
+ * both halves: `cos, sin: [1, T, 1, hd]`, angle(t, i) = t · base^(−2i/hd) for
+ * column `i` and `i + hd/2`.
  */
 function ropeTables(T: number, hd: number, base: number): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
   const half = hd / 2;
-  const cos = new Float32Array(T * half);
-  const sin = new Float32Array(T * half);
+  const cos = new Float32Array(T * hd);
+  const sin = new Float32Array(T * hd);
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < half; i++) {
       const angle = t * Math.pow(base, (-2 * i) / hd);
-      cos[t * half + i] = Math.cos(angle);
-      sin[t * half + i] = Math.sin(angle);
+      cos[t * hd + i] = cos[t * hd + half + i] = Math.cos(angle);
+      sin[t * hd + i] = sin[t * hd + half + i] = Math.sin(angle);
     }
   }
-  return { cos: tf.tensor4d(cos, [1, T, 1, half]), sin: tf.tensor4d(sin, [1, T, 1, half]) };
+  return { cos: tf.tensor4d(cos, [1, T, 1, hd]), sin: tf.tensor4d(sin, [1, T, 1, hd]) };
 }
 
-/** Rotate-half RoPE on `x: [B, T, H, hd]`. */
-function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-  const [B, T, H, hd] = x.shape;
+/**
+ * `rotateHalf(x) = [−x₂, x₁]` on the last axis of `x: [rows, hd]` as one GEMM with
+ * the signed permutation `R` (entries 0, ±1, so the result is exact), with a
+ * custom gradient `dy·Rᵀ` that needs no transposed GEMM. Replaces the
+ * slice/concat (SplitV, Concat, PadV2 in the backward pass) formulation.
+ */
+function rotateHalfOp(hd: number): (x: tf.Tensor2D) => tf.Tensor2D {
   const half = hd / 2;
-  const x1 = tf.slice(x, [0, 0, 0, 0], [B, T, H, half]);
-  const x2 = tf.slice(x, [0, 0, 0, half], [B, T, H, half]);
-  return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x1, sin), tf.mul(x2, cos))], 3) as tf.Tensor4D;
+  const r = new Float32Array(hd * hd);
+  const rt = new Float32Array(hd * hd);
+  for (let j = 0; j < half; j++) {
+    r[(j + half) * hd + j] = -1; // out_j = −x_{j+half}
+    r[j * hd + j + half] = 1; // out_{j+half} = x_j
+  }
+  for (let i = 0; i < hd; i++) for (let j = 0; j < hd; j++) rt[j * hd + i] = r[i * hd + j]!;
+  const R = tf.keep(tf.tensor2d(r, [hd, hd]));
+  const RT = tf.keep(tf.tensor2d(rt, [hd, hd]));
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: tf.matMul(args[0] as tf.Tensor2D, R),
+    gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, RT),
+  }));
+  return (x) => op(x) as tf.Tensor2D;
+}
+
+/**
+ * Rotate-half RoPE on `x: [B, T, H, hd]`: `x·cos + rotateHalf(x)·sin`, i.e.
+ * `[x₁cos − x₂sin, x₁sin + x₂cos]` (bitwise the same as the slice/concat form).
+ */
+function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D, rotateHalf: (x: tf.Tensor2D) => tf.Tensor2D): tf.Tensor4D {
+  const [B, T, H, hd] = x.shape;
+  const rotated = rotateHalf(x.reshape([B * T * H, hd]) as tf.Tensor2D).reshape([B, T, H, hd]);
+  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
 }
 
 /**
@@ -70,6 +96,7 @@ export const causalSelfAttention: PluginDefinition<'mixer', AttentionConfig> = {
     const wo = ctx.params.create('wo', [D, D], { kind: 'normal', std: std / Math.sqrt(2 * L) });
     // Per-length constants, built once and kept outside any tidy scope.
     const cache = new Map<number, { cos: tf.Tensor4D; sin: tf.Tensor4D; mask: tf.Tensor2D }>();
+    let rotateHalf: ((x: tf.Tensor2D) => tf.Tensor2D) | null = null;
     const constants = (T: number) => {
       let c = cache.get(T);
       if (!c) {
@@ -86,9 +113,10 @@ export const causalSelfAttention: PluginDefinition<'mixer', AttentionConfig> = {
         tf.tidy(() => {
           const { batch: B, time: T } = fctx;
           const { cos, sin, mask } = constants(T);
+          const rot = (rotateHalf ??= rotateHalfOp(hd)); // its two constants are tf.keep()-ed
           const heads = (w: tf.Variable) => linear(x, w).reshape([B, T, H, hd]) as tf.Tensor4D; // [B, T, H, hd]
-          const q = applyRope(heads(wq), cos, sin).transpose([0, 2, 1, 3]); // [B, H, T, hd]
-          const k = applyRope(heads(wk), cos, sin).transpose([0, 2, 1, 3]); // [B, H, T, hd]
+          const q = applyRope(heads(wq), cos, sin, rot).transpose([0, 2, 1, 3]); // [B, H, T, hd]
+          const k = applyRope(heads(wk), cos, sin, rot).transpose([0, 2, 1, 3]); // [B, H, T, hd]
           const v = heads(wv).transpose([0, 2, 1, 3]); // [B, H, T, hd]
           const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask); // [B, H, T, T]
           const out = tf.matMul(tf.softmax(scores), v); // [B, H, T, hd]

@@ -177,8 +177,12 @@ export class Trainer {
     await saveCheckpoint(join(this.outDir, RUN_FILES.checkpoint), this.model.params, this.optimizer, this.checkpointState());
   }
 
-  /** One optimizer step (with gradient accumulation); returns its record. */
-  trainStep(): TrainRecord {
+  /**
+   * One optimizer step (with gradient accumulation); returns its record.
+   * Async because values are read with `data()`, which every backend (webgpu
+   * included) supports; there is one read per step.
+   */
+  async trainStep(): Promise<TrainRecord> {
     const { train, model: m } = this.config;
     const t0 = performance.now();
     const vars = this.model.params.list();
@@ -233,13 +237,13 @@ export class Trainer {
     const names = Object.keys(termSums);
     const metricNames = Object.keys(metricSums);
     const scalars = tf.tidy(() => tf.stack([tf.mul(totalSum, inv), gradNormT, ...names.map((k) => tf.mul(termSums[k]!, inv))]));
-    const values = scalars.dataSync();
-    const metricValues = metricNames.map((k) => {
+    const values = await scalars.data();
+    const metricValues: Array<number | number[]> = [];
+    for (const k of metricNames) {
       const mean = tf.mul(metricSums[k]!, inv);
-      const v = mean.arraySync() as number | number[];
+      metricValues.push((await mean.array()) as number | number[]);
       mean.dispose();
-      return v;
-    });
+    }
     const totalLoss = values[0]!;
     const gradNorm = values[1]!;
     const termValues = Object.fromEntries(names.map((k, i) => [k, values[i + 2]!]));
@@ -285,20 +289,17 @@ export class Trainer {
    * Held-out next-token loss (and objective terms) over the fixed evaluation
    * windows, weighted by rows.
    */
-  evaluate(): EvalRecord {
+  async evaluate(): Promise<EvalRecord> {
     let rowsSeen = 0;
     const sums: Record<string, number> = {};
     for (const batch of this.evalSet) {
-      const values = tf.tidy(() => {
-        const rows = tf.tensor2d(batch.tokens, [batch.batchSize, batch.width], 'int32');
-        const { total, terms, metrics } = this.model.loss(rows, { training: false });
-        tf.dispose([total, ...Object.values(metrics)]);
-        const names = Object.keys(terms);
-        const v = tf.stack(names.map((k) => terms[k]!)).dataSync();
-        tf.dispose(Object.values(terms)); // kept by Model.loss, so tidy would not free them
-        return names.map((k, i) => [k, v[i]!] as const);
-      });
-      for (const [k, v] of values) sums[k] = (sums[k] ?? 0) + v * batch.batchSize;
+      const rows = tf.tensor2d(batch.tokens, [batch.batchSize, batch.width], 'int32');
+      const { total, terms, metrics } = this.model.loss(rows, { training: false });
+      const names = Object.keys(terms);
+      const stacked = tf.stack(names.map((k) => terms[k]!));
+      const v = await stacked.data();
+      tf.dispose([rows, total, stacked, ...Object.values(terms), ...Object.values(metrics)]);
+      names.forEach((k, i) => (sums[k] = (sums[k] ?? 0) + v[i]! * batch.batchSize));
       rowsSeen += batch.batchSize;
     }
     const terms = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / rowsSeen]));
@@ -320,11 +321,11 @@ export class Trainer {
    */
   async run(): Promise<void> {
     const { train } = this.config;
-    if (this.step === 0 && train.evalEvery > 0 && !this.lastEval) await this.emit(this.evaluate());
+    if (this.step === 0 && train.evalEvery > 0 && !this.lastEval) await this.emit(await this.evaluate());
     while (this.step < train.steps && !this.stopRequested) {
-      await this.emit(this.trainStep());
+      await this.emit(await this.trainStep());
       const last = this.step === train.steps;
-      if ((train.evalEvery > 0 && this.step % train.evalEvery === 0) || last) await this.emit(this.evaluate());
+      if ((train.evalEvery > 0 && this.step % train.evalEvery === 0) || last) await this.emit(await this.evaluate());
       if ((train.checkpointEvery > 0 && this.step % train.checkpointEvery === 0) || last) await this.saveCheckpoint();
       // Let signal handlers run between steps.
       await new Promise((r) => setImmediate(r));

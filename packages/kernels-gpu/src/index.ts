@@ -1,0 +1,36 @@
+/**
+ * @vwn/kernels-gpu: the `webgpu` backend for vwn in Node (Dawn +
+ * tfjs-backend-webgpu) and fused GHC / DGHC kernels.
+ *
+ * Importing the package registers the kernels and the `webgpu` backend
+ * provider with `@vwn/core`, so `useBackend('webgpu')` / `vwn train --backend webgpu` work.
+ *
+ * @packageDocumentation
+ */
+// Order matters: tfjs-backend-webgpu registers its kernels first, ours replace them.
+import '@tensorflow/tfjs-backend-webgpu';
+import './register_all.js';
+
+import * as core from '@vwn/core';
+
+import { dghcRead } from './ops/dghc_read.js';
+import { ghcWrite } from './ops/ghc_write.js';
+import { useWebGpu } from './runtime.js';
+
+export { useWebGpu, probeWebGpu, WebGpuUnavailableError, WEBGPU_INSTALL_HINT } from './runtime.js';
+export type { UseWebGpuOptions, WebGpuAdapterChoice, WebGpuAdapterSummary } from './runtime.js';
+export { dghcRead, fusedAvailable } from './ops/dghc_read.js';
+export { ghcWrite } from './ops/ghc_write.js';
+export { dghcReadReference, ghcWriteReference, DGHC_NORM_EPS } from './ops/reference.js';
+export type { DghcParams, DghcReadResult } from './ops/reference.js';
+export { registerGpuKernels, GPU_KERNEL_CONFIGS, GPU_GRADIENT_CONFIGS } from './register_all.js';
+export * from './kernels/kernel_names.js';
+export { dghcReadProgram, dghcReadPackedWidth } from './kernels/dghc_read_webgpu.js';
+
+core.registerBackendProvider('webgpu', async () => {
+  await useWebGpu();
+  return 'webgpu';
+});
+
+// Offer the fused DGHC ops to @vwn/ghc (used while the webgpu backend is active).
+core.registerFusedOps('dghc', { dghcRead, ghcWrite }, ['webgpu']);
