@@ -7,6 +7,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { ablateCommand } from './commands/ablate.js';
 import { reportCommand } from './commands/report.js';
 import { STUDIES } from './ablate/studies.js';
+import { benchCommand } from './commands/bench.js';
 import { PRESETS } from './presets.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -23,7 +24,7 @@ const common: Options = {
 
 const COMMON_HELP = `  --config FILE     JSON run config merged over the preset (model fields at top level, "train", "data")
   --preset NAME     ${Object.entries(PRESETS).map(([k, v]) => `${k}: ${v.description}`).join('\n                    ')}
-  --backend NAME    auto | cpu | wasm | webgpu | tensorflow (default auto)
+  --backend NAME    auto | native | wasm | cpu | webgpu | tensorflow (default auto)
   --corpus PATH     a UTF-8 text file instead of the embedded tiny Shakespeare
   --out DIR         run directory (checkpoint.safetensors, metrics.jsonl, config.json)
   --json            machine-readable output on stdout
@@ -109,6 +110,17 @@ export const COMMANDS: Record<string, Command> = {
     options: {},
     positionals: true,
     run: (v, positionals) => reportCommand(positionals[0], v as object),
+  },
+  bench: {
+    summary: 'training-step throughput, GFLOP/s and VWN overhead of the reference configs per backend',
+    usage: `vwn bench [options]
+  --backend LIST    comma-separated: wasm, wasm+fix, wasm+blas (= native), cpu, cpu+blas, tensorflow, webgpu
+                    (default wasm,wasm+fix,wasm+blas)
+  --configs LIST    bench-small, bench-small-r2, bench-small-r4, bench-small-moe, bench-small-moe-r2, bench-small-moe-r4 (default all)
+  --steps N         timed steps per config after 1 warm-up (default 5)
+  --out FILE        also write the JSON report to FILE`,
+    options: { configs: { type: 'string' }, steps: { type: 'string' } },
+    run: (v) => benchCommand({ ...(v as object), steps: num(v['steps'], '--steps') }),
   },
   inspect: {
     summary: 'parameter and FLOP table per component of a config',

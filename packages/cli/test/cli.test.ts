@@ -82,7 +82,7 @@ describe('vwn CLI', () => {
     const cases: Array<[string[], RegExp]> = [
       [['train', '--preset', 'huge'], /--preset: unknown preset "huge"; allowed: tiny, micro/],
       [['train', '--config', bad, '--backend', 'cpu', '--out', dir], /connection\.use: unknown connection plugin "nope"; allowed: "residual"/],
-      [['train', '--backend', 'gpu', '--out', dir], /backend: got "gpu"; allowed: "auto", "cpu", "wasm", "webgpu", "tensorflow"/],
+      [['train', '--backend', 'gpu', '--out', dir], /backend: got "gpu"; allowed: "auto", "cpu", "wasm", "native", "webgpu", "tensorflow"/],
       [['train', '--steps', 'many', '--out', dir], /--steps: expected a number/],
       [['eval', '--out', join(dir, 'none')], /no checkpoint at/],
       [['train', '--bogus'], /Unknown option '--bogus'/],
@@ -92,6 +92,6 @@ describe('vwn CLI', () => {
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err).toMatch(message);
     }
-    expect((await vwn('frobnicate')).err).toMatch(/unknown command "frobnicate"; allowed: train, eval, sample, ablate, report, inspect/);
+    expect((await vwn('frobnicate')).err).toMatch(/unknown command "frobnicate"; allowed: train, eval, sample, ablate, report, bench, inspect/);
   });
 });

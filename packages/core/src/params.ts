@@ -49,7 +49,8 @@ export class ParameterStore {
   /** Creates and registers a variable; names must be unique. */
   create(name: string, shape: number[], init: Init, opts: { decay?: boolean } = {}): tf.Variable {
     if (this.params.has(name)) throw new Error(`parameter "${name}" is defined twice`);
-    const value = tf.tidy(() => initTensor(shape, init, hash32(this.seed, name)));
+    // tfjs treats seed 0 as "unseeded" (Math.random), so never pass 0.
+    const value = tf.tidy(() => initTensor(shape, init, hash32(this.seed, name) || 1));
     // tfjs variable names are process-global: make them unique per store.
     const variable = tf.variable(value, true, `${name}#${nextVariableId++}`);
     value.dispose();

@@ -90,10 +90,10 @@ describe('gradients of every baseline component match finite differences', () =>
     const r = rows(2, 7, 11, 5);
     // Larger-than-init weights so every gradient is well above float32 noise.
     model.params.list().forEach((p, i) =>
-      tf.tidy(() => p.variable.assign(tf.add(p.name.endsWith('gain') ? 1 : 0, tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', i)))),
+      tf.tidy(() => p.variable.assign(tf.add(p.name.endsWith('gain') ? 1 : 0, tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', 1000 + i)))),
     );
     const vars = model.params.list().map((p) => p.variable);
-    const checks = checkGradients(() => model.loss(r, { training: true }).total, vars, { eps: 1e-2 });
+    const checks = checkGradients(() => model.loss(r, { training: true }).total, vars, { eps: 3e-3 });
     const names = model.params.list().map((p) => p.name);
     for (const [i, c] of checks.entries()) {
       expect(c.relError, `${names[i]}: analytic ${c.analytic} numeric ${c.numeric}`).toBeLessThan(2e-2);

@@ -86,12 +86,12 @@ describe('MoE FFN inside a model', () => {
       ffn: { use: 'moe', experts: 4, topK: 2, expertHidden: 6, sharedExperts: 1, zLossWeight: 0.01 },
     });
     model.params.list().forEach((p, i) =>
-      tf.tidy(() => p.variable.assign(tf.add(p.name.endsWith('gain') ? 1 : 0, tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', i)))),
+      tf.tidy(() => p.variable.assign(tf.add(p.name.endsWith('gain') ? 1 : 0, tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', 1000 + i)))),
     );
     const rows = tf.randomUniform([4, 7], 0, 11, 'int32', 5) as tf.Tensor2D;
     const ffnParams = model.params.list().filter((p) => p.name.startsWith('layers.0.ffn.'));
     const checks = checkGradients(() => model.loss(rows, { training: true }).total, ffnParams.map((p) => p.variable), {
-      eps: 1e-2,
+      eps: 1e-3, // small enough that no perturbation flips a top-k routing decision (a discontinuity)
       floor: 1e-3, // a rarely chosen expert's gradient is compared absolutely below this
     });
     for (const [i, c] of checks.entries()) {

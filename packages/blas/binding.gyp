@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "vwn_blas",
+      "sources": ["native/blas.c"],
+      "cflags": ["-O3", "-std=c99"],
+      "conditions": [
+        ["OS=='mac'", {
+          "defines": ["VWN_USE_ACCELERATE", "ACCELERATE_NEW_LAPACK"],
+          "libraries": ["-framework Accelerate"],
+          "xcode_settings": { "OTHER_CFLAGS": ["-O3"] }
+        }],
+        ["OS!='mac' and OS!='win'", {
+          "include_dirs": ["/usr/include/openblas", "/usr/include/x86_64-linux-gnu/openblas-pthread", "/usr/include/aarch64-linux-gnu/openblas-pthread"],
+          "libraries": ["-lopenblas"]
+        }],
+        ["OS=='win'", {
+          "libraries": ["openblas.lib"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,156 @@
+/*
+ * @vwn/blas native addon: batched single-precision GEMM on the system BLAS
+ * (OpenBLAS cblas_sgemm on Linux, Accelerate on macOS) for TensorFlow.js
+ * matMul kernels. Plain C, Node-API only (ABI-stable across Node versions).
+ *
+ * JS API (all row-major, offsets in elements relative to each typed array):
+ *   gemm(transA, transB, M, N, K, alpha, A, B, beta, C, aOffs, bOffs, cOffs)
+ *     for i in 0..aOffs.length: C[cOffs[i]..] = alpha·op(A[aOffs[i]..])·op(B[bOffs[i]..]) + beta·C
+ *     A, B, C: Float32Array; aOffs, bOffs, cOffs: Int32Array of equal length.
+ *   setNumThreads(n), getNumThreads(), config()
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef VWN_USE_ACCELERATE
+#include <Accelerate/Accelerate.h>
+#define VWN_BLAS_NAME "Accelerate"
+#else
+#include <cblas.h>
+#define VWN_BLAS_NAME "OpenBLAS"
+#endif
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, NULL, "@vwn/blas: N-API call failed: " #call); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+static int get_f32(napi_env env, napi_value v, float** data, size_t* len) {
+  napi_typedarray_type type;
+  void* ptr;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &off) != napi_ok || type != napi_float32_array) return 0;
+  *data = (float*)ptr;
+  return 1;
+}
+
+static int get_i32(napi_env env, napi_value v, int32_t** data, size_t* len) {
+  napi_typedarray_type type;
+  void* ptr;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &off) != napi_ok || type != napi_int32_array) return 0;
+  *data = (int32_t*)ptr;
+  return 1;
+}
+
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 13) {
+    napi_throw_type_error(env, NULL, "@vwn/blas gemm: expected 13 arguments");
+    return NULL;
+  }
+  bool ta, tb;
+  int32_t M, N, K;
+  double alpha, beta;
+  CHECK(napi_get_value_bool(env, argv[0], &ta));
+  CHECK(napi_get_value_bool(env, argv[1], &tb));
+  CHECK(napi_get_value_int32(env, argv[2], &M));
+  CHECK(napi_get_value_int32(env, argv[3], &N));
+  CHECK(napi_get_value_int32(env, argv[4], &K));
+  CHECK(napi_get_value_double(env, argv[5], &alpha));
+  CHECK(napi_get_value_double(env, argv[8], &beta));
+  float *A, *B, *C;
+  size_t la, lb, lc, na, nb, nc;
+  int32_t *ao, *bo, *co;
+  if (!get_f32(env, argv[6], &A, &la) || !get_f32(env, argv[7], &B, &lb) || !get_f32(env, argv[9], &C, &lc)) {
+    napi_throw_type_error(env, NULL, "@vwn/blas gemm: A, B, C must be Float32Arrays");
+    return NULL;
+  }
+  if (!get_i32(env, argv[10], &ao, &na) || !get_i32(env, argv[11], &bo, &nb) || !get_i32(env, argv[12], &co, &nc) ||
+      na != nb || na != nc) {
+    napi_throw_type_error(env, NULL, "@vwn/blas gemm: offsets must be Int32Arrays of equal length");
+    return NULL;
+  }
+  if (M < 0 || N < 0 || K < 0) {
+    napi_throw_range_error(env, NULL, "@vwn/blas gemm: negative dimension");
+    return NULL;
+  }
+  const size_t sa = (size_t)M * K, sb = (size_t)K * N, sc = (size_t)M * N;
+  for (size_t i = 0; i < na; i++) {
+    if (ao[i] < 0 || bo[i] < 0 || co[i] < 0 || (size_t)ao[i] + sa > la || (size_t)bo[i] + sb > lb ||
+        (size_t)co[i] + sc > lc) {
+      napi_throw_range_error(env, NULL, "@vwn/blas gemm: operand out of bounds");
+      return NULL;
+    }
+  }
+  if (M == 0 || N == 0) return NULL;
+  const int lda = ta ? M : K, ldb = tb ? K : N, ldc = N;
+  for (size_t i = 0; i < na; i++) {
+    if (K == 0) {
+      if (beta == 0) memset(C + co[i], 0, sc * sizeof(float));
+      continue;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, (float)alpha,
+                A + ao[i], lda, B + bo[i], ldb, (float)beta, C + co[i], ldc);
+  }
+  return NULL;
+}
+
+static napi_value SetNumThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_value_int32(env, argv[0], &n));
+#ifndef VWN_USE_ACCELERATE
+  if (n > 0) openblas_set_num_threads(n);
+#endif
+  return NULL;
+}
+
+static napi_value GetNumThreads(napi_env env, napi_callback_info info) {
+  napi_value out;
+#ifndef VWN_USE_ACCELERATE
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &out));
+#else
+  CHECK(napi_create_int32(env, 0, &out));
+#endif
+  return out;
+}
+
+static napi_value Config(napi_env env, napi_callback_info info) {
+  napi_value out;
+#ifndef VWN_USE_ACCELERATE
+  const char* cfg = openblas_get_config(); /* "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." */
+  char buf[512];
+  if (strncmp(cfg, VWN_BLAS_NAME, strlen(VWN_BLAS_NAME)) == 0) snprintf(buf, sizeof buf, "%s", cfg);
+  else snprintf(buf, sizeof buf, "%s %s", VWN_BLAS_NAME, cfg);
+  CHECK(napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &out));
+#else
+  CHECK(napi_create_string_utf8(env, VWN_BLAS_NAME, NAPI_AUTO_LENGTH, &out));
+#endif
+  return out;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setNumThreads", NULL, SetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getNumThreads", NULL, GetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,70 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The native addon's interface (see native/blas.c). All matrices row-major. */
+export interface Blas {
+  /**
+   * Batched SGEMM: for each i, `C[cOffs[i]..] = alpha·op(A[aOffs[i]..])·op(B[bOffs[i]..]) + beta·C[cOffs[i]..]`
+   * with `op(A): M×K`, `op(B): K×N`, `C: M×N`; offsets are in elements.
+   */
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array, B: Float32Array, beta: number, C: Float32Array,
+    aOffs: Int32Array, bOffs: Int32Array, cOffs: Int32Array,
+  ): void;
+  /** Sets OpenBLAS's thread count (no-op on Accelerate). */
+  setNumThreads(n: number): void;
+  /** OpenBLAS's thread count (0 on Accelerate). */
+  getNumThreads(): number;
+  /** Library name and build config, e.g. `OpenBLAS 0.3.21 DYNAMIC_ARCH ... MAX_THREADS=64`. */
+  config(): string;
+}
+
+let cached: Blas | null | undefined;
+let loadError = '';
+
+/** Where the addon is looked for: `build/Release/vwn_blas.node` next to src/ or dist/. */
+export function addonPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return join(here, '..', 'build', 'Release', 'vwn_blas.node');
+}
+
+/**
+ * Loads the native BLAS addon. Returns null (never throws) when it was not
+ * built (no OpenBLAS / compiler at install time), cannot be loaded, or
+ * `VWN_NATIVE_BLAS=0` is set; {@link blasLoadError} then says why.
+ *
+ * @example
+ * ```ts
+ * const blas = loadBlas();
+ * console.log(blas ? blas.config() : blasLoadError());
+ * ```
+ */
+export function loadBlas(): Blas | null {
+  if (cached !== undefined) return cached;
+  if (process.env['VWN_NATIVE_BLAS'] === '0') {
+    loadError = 'disabled by VWN_NATIVE_BLAS=0';
+    return (cached = null);
+  }
+  const path = addonPath();
+  if (!existsSync(path)) {
+    loadError = `native addon not built (${path} missing; install libopenblas-dev and run \`npx node-gyp rebuild\` in @vwn/blas)`;
+    return (cached = null);
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    cached = require(path) as Blas;
+  } catch (e) {
+    loadError = `native addon failed to load: ${(e as Error).message.split('\n')[0]}`;
+    cached = null;
+  }
+  return cached;
+}
+
+/** Why {@link loadBlas} returned null ('' when it loaded). */
+export function blasLoadError(): string {
+  loadBlas();
+  return loadError;
+}

@@ -1,0 +1,9 @@
+/**
+ * Side-effect module: `import '@vwn/blas/register'` turns on native BLAS
+ * matMul for every registered cpu/wasm backend (no-op without the addon).
+ *
+ * @module
+ */
+import { enableNativeBlas } from './kernels.js';
+
+enableNativeBlas();

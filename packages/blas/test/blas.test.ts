@@ -1,0 +1,276 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { assembleModel, useBackend } from '@vwn/core';
+import {
+  blasKernelsActive, blasLoadError, enableNativeBlas, loadBlas, registerBlasKernels, registerWasmMatMulFix, unregisterBlasKernels,
+} from '@vwn/blas';
+
+const blas = loadBlas();
+if (!blas) console.warn(`SKIPPING @vwn/blas tests: ${blasLoadError()}`);
+
+/** float64 reference of op(a)·op(b) with numpy batch broadcasting. */
+function naive(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): { shape: number[]; values: Float64Array } {
+  const as = a.shape, bs = b.shape;
+  const av = a.dataSync(), bv = b.dataSync();
+  const ra = as.length, rb = bs.length;
+  const M = ta ? as[ra - 1]! : as[ra - 2]!, K = ta ? as[ra - 2]! : as[ra - 1]!, N = tb ? bs[rb - 2]! : bs[rb - 1]!;
+  const oa = as.slice(0, -2), ob = bs.slice(0, -2);
+  const r = Math.max(oa.length, ob.length);
+  const pa = [...Array(r - oa.length).fill(1), ...oa], pb = [...Array(r - ob.length).fill(1), ...ob];
+  const outer = pa.map((x, i) => Math.max(x, pb[i]));
+  const batch = outer.reduce((x, y) => x * y, 1);
+  const out = new Float64Array(batch * M * N);
+  for (let n = 0; n < batch; n++) {
+    let rem = n, ia = 0, ib = 0, ma = 1, mb = 1;
+    for (let i = r - 1; i >= 0; i--) {
+      const d = rem % outer[i]!;
+      rem = Math.floor(rem / outer[i]!);
+      ia += (pa[i] === 1 ? 0 : d) * ma;
+      ib += (pb[i] === 1 ? 0 : d) * mb;
+      ma *= pa[i]!;
+      mb *= pb[i]!;
+    }
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const x = av[ia * M * K + (ta ? k * M + i : i * K + k)]!;
+          const y = bv[ib * K * N + (tb ? j * K + k : k * N + j)]!;
+          s += x * y;
+        }
+        out[n * M * N + i * N + j] = s;
+      }
+  }
+  return { shape: [...outer, M, N], values: out };
+}
+
+function expectClose(got: tf.Tensor, shape: number[], want: ArrayLike<number>, rel = 1e-5) {
+  expect(got.shape).toEqual(shape);
+  const g = got.dataSync();
+  let scale = 0, err = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]!));
+    err = Math.max(err, Math.abs(g[i]! - want[i]!));
+  }
+  expect(err).toBeLessThanOrEqual(rel * Math.max(scale, 1e-30));
+}
+
+const CASES: Array<[number[], number[]]> = [
+  [[5, 7], [7, 3]],
+  [[1, 1], [1, 1]],
+  [[13, 1], [1, 17]],
+  [[33, 65], [65, 31]],
+  [[2, 3, 5, 4], [2, 3, 4, 6]],
+  [[3, 5, 4], [4, 6]], // rank broadcast: b shared by every batch
+  [[5, 4], [3, 4, 6]], // a shared
+  [[1, 5, 4], [3, 4, 6]],
+  [[2, 1, 5, 4], [3, 4, 6]], // [2,3] batch from [2,1] × [3]
+];
+const tr = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!] : s);
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe.skipIf(!blas)(`@vwn/blas on ${backend}`, () => {
+    beforeAll(async () => {
+      await useBackend(backend);
+      expect(registerBlasKernels(backend)).toContain('BatchMatMul');
+    });
+    afterAll(() => unregisterBlasKernels(backend));
+
+    for (const [sa, sb] of CASES) {
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          it(`matMul ${JSON.stringify(sa)}${ta ? 'ᵀ' : ''} × ${JSON.stringify(sb)}${tb ? 'ᵀ' : ''}`, () => {
+            registerBlasKernels(backend);
+            const a = tf.randomNormal(tr(sa, ta), 0, 1, 'float32', 1);
+            const b = tf.randomNormal(tr(sb, tb), 0, 1, 'float32', 2);
+            const ref = naive(a, b, ta, tb);
+            expectClose(tf.matMul(a, b, ta, tb), ref.shape, ref.values);
+            // And equal to tfjs's own kernel where tfjs broadcasts correctly (not [2,1]×[3]).
+            if (!(sa.length === 4 && sa[1] === 1)) {
+              unregisterBlasKernels(backend);
+              const tfjs = tf.matMul(a, b, ta, tb);
+              registerBlasKernels(backend);
+              expectClose(tf.matMul(a, b, ta, tb), tfjs.shape, tfjs.dataSync());
+            }
+          });
+        }
+      }
+    }
+
+    it('int32 matMul falls back to tfjs', () => {
+      const a = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
+      const b = tf.tensor2d([5, 6, 7, 8], [2, 2], 'int32');
+      if (backend === 'cpu') expect(Array.from(tf.matMul(a, b).dataSync())).toEqual([19, 22, 43, 50]);
+      else expect(() => tf.matMul(a, b).dataSync()).toThrow(/float32|not yet supported/); // wasm's own error
+      expect(blasKernelsActive(backend)).toBe(true);
+    });
+
+    for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const) {
+      it(`_FusedMatMul with bias + ${activation}`, () => {
+        const a = tf.randomNormal([3, 9, 7], 0, 1, 'float32', 3);
+        const b = tf.randomNormal([3, 5, 7], 0, 1, 'float32', 4);
+        const bias = tf.randomNormal([5], 0, 1, 'float32', 5);
+        const alpha = activation === 'prelu' ? tf.randomUniform([5], 0, 0.5, 'float32', 6) : undefined;
+        const run = () =>
+          tf.fused.matMul({ a, b, transposeB: true, bias, activation, ...(alpha ? { preluActivationWeights: alpha } : {}), leakyreluAlpha: 0.1 });
+        // Reference from unfused tfjs ops (tfjs-wasm 4.22's own _FusedMatMul is wrong with
+        // transposeB + bias, so it is not the reference).
+        const act: Record<string, (x: tf.Tensor) => tf.Tensor> = {
+          linear: (x) => x, relu: tf.relu, relu6: tf.relu6, elu: tf.elu, sigmoid: tf.sigmoid,
+          leakyrelu: (x) => tf.leakyRelu(x, 0.1), prelu: (x) => tf.prelu(x, alpha!),
+        };
+        unregisterBlasKernels(backend);
+        const ref = act[activation]!(tf.add(tf.matMul(a, b, false, true), bias));
+        registerBlasKernels(backend);
+        expectClose(run(), ref.shape, ref.dataSync());
+      });
+    }
+
+    it('gradients of a small model are the same through BLAS kernels', () => {
+      const model = assembleModel({ vocabSize: 32, dModel: 32, layers: 2, heads: 4, seqLen: 16, seed: 7 });
+      const rows = tf.tensor2d(Array.from({ length: 3 * 17 }, (_, i) => (i * 7 + 3) % 32), [3, 17], 'int32');
+      const vars = model.params.list().map((p) => p.variable);
+      const grads = () => {
+        const { value, grads } = tf.variableGrads(() => model.loss(rows, { training: true }).total, vars);
+        return { loss: value.dataSync()[0]!, grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync()])) };
+      };
+      unregisterBlasKernels(backend);
+      const ref = grads();
+      registerBlasKernels(backend);
+      expect(blasKernelsActive(backend)).toBe(true);
+      const got = grads();
+      expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.abs(ref.loss));
+      for (const [k, g] of Object.entries(ref.grads)) {
+        const t = tf.tensor(got.grads[k]!);
+        expectClose(t, [g.length], g, 1e-4);
+      }
+      model.dispose();
+    });
+  });
+}
+
+// The pure-JS wasm kernel (no addon needed): explicit transposes, then XNNPACK untransposed.
+describe('wasm matMul transpose fix (no native code)', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+    unregisterBlasKernels('wasm');
+    expect(registerWasmMatMulFix()).toEqual(['BatchMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV']);
+  });
+  afterAll(() => unregisterBlasKernels('wasm'));
+  for (const [sa, sb] of CASES.filter(([a]) => !(a.length === 4 && a[1] === 1))) {
+    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+      it(`matMul ${JSON.stringify(sa)}${ta ? 'ᵀ' : ''} × ${JSON.stringify(sb)}${tb ? 'ᵀ' : ''}`, () => {
+        const a = tf.randomNormal(tr(sa, ta), 0, 1, 'float32', 1);
+        const b = tf.randomNormal(tr(sb, tb), 0, 1, 'float32', 2);
+        const ref = naive(a, b, ta, tb);
+        const before = tf.memory().numTensors;
+        const got = tf.matMul(a, b, ta, tb);
+        expectClose(got, ref.shape, ref.values);
+        got.dispose();
+        expect(tf.memory().numTensors).toBe(before);
+        expect(blasKernelsActive('wasm')).toBe(false);
+      });
+    }
+  }
+});
+
+describe('wasm zero-copy Identity / Cast', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+    registerWasmMatMulFix();
+  });
+  afterAll(() => unregisterBlasKernels('wasm'));
+  it('clone and same-dtype cast share data safely; other casts convert', () => {
+    const bytes = tf.memory().numBytes;
+    const x = tf.tensor2d([1.5, -2.25, 3, 4], [2, 2]);
+    const c = tf.clone(x);
+    const k = tf.cast(x, 'float32');
+    const i = tf.cast(x, 'int32');
+    const v = tf.variable(tf.clone(x));
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2.25, 3, 4]);
+    expect(Array.from(k.dataSync())).toEqual([1.5, -2.25, 3, 4]);
+    expect(Array.from(i.dataSync())).toEqual([1, -2, 3, 4]);
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(tf.cast(i, 'float32').dataSync())).toEqual([1, -2, 3, 4]);
+    v.assign(tf.zeros([2, 2]));
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2.25, 3, 4]);
+    tf.dispose([c, k, i, v]);
+    expect(tf.memory().numBytes).toBeLessThanOrEqual(bytes + 64);
+  });
+});
+
+describe('wasm row GatherV2', () => {
+  it('equals tfjs-wasm gather for rows, multi-dim indices, int32; other axes and bad indices fall back', async () => {
+    await useBackend('wasm');
+    const x = tf.randomNormal([7, 3, 5], 0, 1, 'float32', 9);
+    const xi = tf.cast(tf.mul(x, 100), 'int32');
+    const ids = tf.tensor2d([6, 0, 3, 3, 1, 6], [2, 3], 'int32');
+    const cases = () => [tf.gather(x, ids), tf.gather(xi, ids), tf.gather(x, ids.reshape([6]), 1 - 1), tf.gather(x, tf.tensor1d([2, 0], 'int32'), 2)];
+    unregisterBlasKernels('wasm');
+    const ref = cases().map((t) => ({ shape: t.shape, v: Array.from(t.dataSync()) }));
+    registerWasmMatMulFix();
+    const got = cases();
+    for (const [i, r] of ref.entries()) {
+      expect(got[i]!.shape).toEqual(r.shape);
+      expect(Array.from(got[i]!.dataSync())).toEqual(r.v);
+    }
+    expect(() => tf.gather(x, tf.tensor1d([7], 'int32')).dataSync()).toThrow(/index value 7/);
+    unregisterBlasKernels('wasm');
+  });
+});
+
+describe('wasm axis-0 SplitV', () => {
+  it('equals tfjs-wasm split (sizes, -1, counts, empty pieces, int32, other axis)', async () => {
+    await useBackend('wasm');
+    const x = tf.randomNormal([9, 2, 3], 0, 1, 'float32', 11);
+    const xi = tf.cast(tf.mul(x, 100), 'int32');
+    const cases = () => [
+      ...tf.split(x, [2, 0, 4, 3], 0), ...tf.split(x, [5, -1], 0), ...tf.split(x, 3, 0), ...tf.split(xi, [1, 8], 0), ...tf.split(x, [1, 2], 2),
+    ];
+    unregisterBlasKernels('wasm');
+    const ref = cases().map((t) => ({ shape: t.shape, dtype: t.dtype, v: Array.from(t.dataSync()) }));
+    registerWasmMatMulFix();
+    const got = cases();
+    expect(got.length).toBe(ref.length);
+    for (const [i, r] of ref.entries()) {
+      expect(got[i]!.shape).toEqual(r.shape);
+      expect(got[i]!.dtype).toBe(r.dtype);
+      expect(Array.from(got[i]!.dataSync())).toEqual(r.v);
+    }
+    unregisterBlasKernels('wasm');
+  });
+});
+
+describe('wasm matMul transpose fix: gradients', () => {
+  it('gradients of a small model are the same through the fixed wasm kernel', async () => {
+    await useBackend('wasm');
+    const model = assembleModel({ vocabSize: 32, dModel: 32, layers: 2, heads: 4, seqLen: 16, seed: 7 });
+    const rows = tf.tensor2d(Array.from({ length: 3 * 17 }, (_, i) => (i * 7 + 3) % 32), [3, 17], 'int32');
+    const vars = model.params.list().map((p) => p.variable);
+    const grads = () => {
+      const { value, grads } = tf.variableGrads(() => model.loss(rows, { training: true }).total, vars);
+      return { loss: value.dataSync()[0]!, grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync()])) };
+    };
+    unregisterBlasKernels('wasm');
+    const ref = grads();
+    registerWasmMatMulFix();
+    const got = grads();
+    unregisterBlasKernels('wasm');
+    expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.abs(ref.loss));
+    for (const [k, g] of Object.entries(ref.grads)) expectClose(tf.tensor(got.grads[k]!), [g.length], g, 1e-4);
+    model.dispose();
+  });
+});
+
+describe('enableNativeBlas', () => {
+  it('never throws and says what it did', async () => {
+    await useBackend('wasm');
+    const r = enableNativeBlas();
+    expect(typeof r.note).toBe('string');
+    expect(r.enabled).toBe(blas !== null);
+    if (blas) expect(r.note).toMatch(/native BLAS matMul/);
+    unregisterBlasKernels('wasm');
+    unregisterBlasKernels('cpu');
+  });
+});

@@ -1,0 +1,287 @@
+/**
+ * Training-step benchmark harness behind `vwn bench` (issue #8).
+ *
+ * For each reference config and backend it measures the median wall time of a
+ * full training step (forward + backward + AdamW, same sequence of tensor ops
+ * as `Trainer.trainStep` without accumulation/clipping bookkeeping), tokens/s,
+ * analytic FLOPs per step (3 × forward FLOPs/token × tokens), achieved GFLOP/s,
+ * the backend's own peak matMul GFLOP/s measured in the same process (a square
+ * GEMM), utilization, the VWN overhead vs the config's baseline, peak RSS and
+ * tensors alive.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs';
+import { AdamW, assembleModel, ConfigError, loadPluginsFor, useBackend, type Model, type ModelConfig } from '@vwn/core';
+
+/** A named model config of the benchmark suite. */
+export interface BenchConfig {
+  readonly name: string;
+  /** The config this one's overhead is measured against (itself for baselines). */
+  readonly baseline: string;
+  readonly model: ModelConfig;
+  readonly batchSize: number;
+}
+
+const SMALL: ModelConfig = { vocabSize: 256, dModel: 256, layers: 4, heads: 4, seqLen: 256 };
+const MOE = { use: 'moe', experts: 8, topK: 2 } as const;
+const r2 = { embedding: { use: 'over-width', m: 4, n: 8 }, connection: { use: 'dynamic-ghc', m: 4, n: 8 } } as const;
+const r4 = { embedding: { use: 'over-width', m: 8, n: 32 }, connection: { use: 'dynamic-ghc', m: 8, n: 32 } } as const;
+
+/** The reference suite: bench-small and bench-small-moe, each as baseline, DGHC r = 2 and r = 4. */
+export const BENCH_CONFIGS: readonly BenchConfig[] = [
+  { name: 'bench-small', baseline: 'bench-small', model: SMALL, batchSize: 8 },
+  { name: 'bench-small-r2', baseline: 'bench-small', model: { ...SMALL, ...r2 }, batchSize: 8 },
+  { name: 'bench-small-r4', baseline: 'bench-small', model: { ...SMALL, ...r4 }, batchSize: 8 },
+  { name: 'bench-small-moe', baseline: 'bench-small-moe', model: { ...SMALL, ffn: MOE }, batchSize: 8 },
+  { name: 'bench-small-moe-r2', baseline: 'bench-small-moe', model: { ...SMALL, ffn: MOE, ...r2 }, batchSize: 8 },
+  { name: 'bench-small-moe-r4', baseline: 'bench-small-moe', model: { ...SMALL, ffn: MOE, ...r4 }, batchSize: 8 },
+];
+
+/** Deterministic pseudo-random byte rows `[B, T + 1]` (content does not matter for timing). */
+export function randomRows(batch: number, seqLen: number, vocab: number, seed = 1): Int32Array {
+  const out = new Int32Array(batch * (seqLen + 1));
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < out.length; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    out[i] = s % vocab;
+  }
+  return out;
+}
+
+/** A model + optimizer and a `step()` that runs one training step and returns the loss. */
+export interface StepRunner {
+  readonly model: Model;
+  readonly tokensPerStep: number;
+  /** Analytic training FLOPs per step: 3 × forward FLOPs/token × tokens. */
+  readonly flopsPerStep: number;
+  step(): number;
+  dispose(): void;
+}
+
+/**
+ * Builds `config` and returns a training-step closure equivalent to
+ * `Trainer.trainStep` (accumulate = 1): `tf.variableGrads` of the full loss,
+ * global grad norm, AdamW update, one host sync for loss and norm.
+ */
+export function createStepRunner(config: ModelConfig, batchSize: number, seed = 1): StepRunner {
+  const model = assembleModel(config);
+  const vars = model.params.list();
+  const byVar = new Map(vars.map((p) => [p.variable.name, p.name]));
+  const opt = new AdamW(vars, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+  const data = randomRows(batchSize, config.seqLen, config.vocabSize, seed);
+  const tokensPerStep = batchSize * config.seqLen;
+  return {
+    model,
+    tokensPerStep,
+    flopsPerStep: 3 * model.totals().flopsPerToken * tokensPerStep,
+    step() {
+      const rows = tf.tensor2d(data, [batchSize, config.seqLen + 1], 'int32');
+      let aux: tf.Tensor[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.loss(rows, { training: true });
+        aux = [...Object.values(out.terms), ...Object.values(out.metrics)];
+        return out.total;
+      }, vars.map((p) => p.variable));
+      rows.dispose();
+      const byName = new Map<string, tf.Tensor>();
+      for (const [k, g] of Object.entries(grads)) byName.set(byVar.get(k)!, g);
+      const norm = tf.tidy(() => tf.sqrt(tf.addN([...byName.values()].map((g) => tf.sum(tf.square(g))))));
+      const both = tf.stack([value, norm]);
+      const [loss] = both.dataSync();
+      opt.apply(byName, 1e-3);
+      tf.dispose([value, norm, both, ...byName.values(), ...aux]);
+      return loss!;
+    },
+    dispose() {
+      opt.dispose();
+      model.dispose();
+    },
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+};
+
+/**
+ * Peak matMul throughput of the active backend: best GFLOP/s over `reps`
+ * `n×n · n×n` float32 GEMMs after one warm-up (timed through the host
+ * read-back, so async backends are timed to completion). Best rather than
+ * median because other processes on a shared machine only ever slow it down.
+ */
+export function measurePeakMatMul(n = 1024, reps = 8): number {
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  const times: number[] = [];
+  for (let i = 0; i < reps + 1; i++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    const dt = performance.now() - t0;
+    c.dispose();
+    if (i > 0) times.push(dt);
+  }
+  tf.dispose([a, b]);
+  return (2 * n * n * n) / (Math.min(...times) * 1e6);
+}
+
+/** One measured (config, backend) result. */
+export interface BenchResult {
+  readonly config: string;
+  readonly backend: string;
+  readonly status: 'ok' | 'skipped' | 'failed';
+  readonly note?: string;
+  readonly steps?: number;
+  readonly stepMsMedian?: number;
+  readonly stepMsMin?: number;
+  readonly tokensPerSecond?: number;
+  readonly params?: number;
+  readonly flopsPerToken?: number;
+  readonly flopsPerStep?: number;
+  readonly gflops?: number;
+  readonly peakMatMulGflops?: number;
+  readonly utilization?: number;
+  /** Step time / baseline step time − 1 (null for baselines or when the baseline is missing). */
+  readonly stepOverhead?: number | null;
+  /** Analytic FLOPs / baseline FLOPs − 1. */
+  readonly flopOverhead?: number | null;
+  readonly maxRssMiB?: number;
+  readonly tensorsAlive?: number;
+  readonly finalLoss?: number;
+}
+
+/** Runs one config on the active backend: `warmup` untimed steps, then `steps` timed ones. */
+export async function benchConfig(
+  cfg: BenchConfig,
+  opts: { steps: number; warmup: number; backend: string; peak: number },
+): Promise<BenchResult> {
+  const base = { config: cfg.name, backend: opts.backend };
+  try {
+    await loadPluginsFor(cfg.model as unknown as Record<string, unknown>);
+  } catch {
+    /* reported below by assembleModel */
+  }
+  let runner: StepRunner;
+  try {
+    runner = createStepRunner(cfg.model, cfg.batchSize);
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0]!;
+    const missing = /plugin|install|unknown/i.test(msg);
+    return { ...base, status: missing ? 'skipped' : 'failed', note: missing ? `plugin not available yet: ${msg}` : `could not build the model: ${msg}` };
+  }
+  try {
+    let loss = NaN;
+    for (let i = 0; i < opts.warmup; i++) loss = runner.step();
+    const tensorsBefore = tf.memory().numTensors;
+    const times: number[] = [];
+    for (let i = 0; i < opts.steps; i++) {
+      const t0 = performance.now();
+      loss = runner.step();
+      times.push(performance.now() - t0);
+    }
+    const tensorsAlive = tf.memory().numTensors;
+    const ms = median(times);
+    const totals = runner.model.totals();
+    const gflops = runner.flopsPerStep / (ms * 1e6);
+    const leak = tensorsAlive - tensorsBefore;
+    return {
+      ...base,
+      status: 'ok',
+      ...(leak !== 0 ? { note: `tensors grew by ${leak} over ${opts.steps} steps` } : {}),
+      steps: opts.steps,
+      stepMsMedian: ms,
+      stepMsMin: Math.min(...times),
+      tokensPerSecond: (runner.tokensPerStep / ms) * 1000,
+      params: totals.params,
+      flopsPerToken: totals.flopsPerToken,
+      flopsPerStep: runner.flopsPerStep,
+      gflops,
+      peakMatMulGflops: opts.peak,
+      utilization: gflops / opts.peak,
+      maxRssMiB: process.resourceUsage().maxRSS / 1024,
+      tensorsAlive,
+      finalLoss: loss,
+    };
+  } catch (e) {
+    return { ...base, status: 'failed', note: (e as Error).message.split('\n')[0]! };
+  } finally {
+    runner.dispose();
+  }
+}
+
+/** Fills in step/FLOP overheads of each result against its config's baseline on the same backend. */
+export function withOverheads(results: BenchResult[]): BenchResult[] {
+  return results.map((r) => {
+    const cfg = BENCH_CONFIGS.find((c) => c.name === r.config);
+    if (r.status !== 'ok' || !cfg || cfg.baseline === cfg.name) return { ...r, stepOverhead: null, flopOverhead: null };
+    const b = results.find((x) => x.config === cfg.baseline && x.backend === r.backend && x.status === 'ok');
+    if (!b) return { ...r, stepOverhead: null, flopOverhead: null };
+    return { ...r, stepOverhead: r.stepMsMedian! / b.stepMsMedian! - 1, flopOverhead: r.flopsPerStep! / b.flopsPerStep! - 1 };
+  });
+}
+
+/** Plain-text table of results. */
+export function formatTable(results: readonly BenchResult[]): string {
+  const pct = (x: number | null | undefined) => (x == null ? '' : `${(x * 100).toFixed(1)}%`);
+  const f = (x: number | undefined, d = 0) => (x === undefined ? '' : x.toFixed(d));
+  const rows = [
+    ['config', 'backend', 'step ms', 'tok/s', 'GFLOP/s', 'peak', 'util', 'Δstep', 'ΔFLOP', 'RSS MiB', 'tensors', 'note'],
+    ...results.map((r) =>
+      r.status !== 'ok'
+        ? [r.config, r.backend, r.status, '', '', '', '', '', '', '', '', r.note ?? '']
+        : [
+            r.config, r.backend, f(r.stepMsMedian), f(r.tokensPerSecond), f(r.gflops, 1), f(r.peakMatMulGflops, 1),
+            pct(r.utilization), pct(r.stepOverhead), pct(r.flopOverhead), f(r.maxRssMiB), String(r.tensorsAlive ?? ''), r.note ?? '',
+          ],
+    ),
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  return rows
+    .map((row, i) => {
+      const line = row.map((cell, c) => (c < 2 || c === row.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+    })
+    .join('\n');
+}
+
+interface BlasModule {
+  enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string };
+  registerWasmMatMulFix(): string[];
+  unregisterBlasKernels(backend: string): void;
+}
+
+async function importBlas(): Promise<BlasModule | null> {
+  try {
+    return (await import('@vwn/blas' as string)) as BlasModule;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Activates a bench backend spec (`cpu`, `wasm`, `wasm+blas`, `cpu+blas`, `wasm+fix`, `native`, or any
+ * `useBackend` name); returns its label and whether it is usable.
+ */
+export async function activateBenchBackend(spec: string): Promise<{ label: string; note: string; ok: boolean }> {
+  const s = spec === 'native' ? 'wasm+blas' : spec;
+  const [base, extra] = s.split('+') as [string, string | undefined];
+  if (extra !== undefined && extra !== 'blas' && extra !== 'fix') {
+    throw new ConfigError('--backend', `unknown suffix "+${extra}" in "${spec}"; use e.g. wasm+blas or wasm+fix`);
+  }
+  const { backend, note } = await useBackend(base);
+  const blas = await importBlas();
+  // Kernel registrations are global: make plain backends really plain.
+  if (blas) for (const b of ['cpu', 'wasm']) blas.unregisterBlasKernels(b);
+  if (extra === undefined) return { label: backend, note, ok: true };
+  if (!blas) return { label: `${backend}+${extra}`, note: '@vwn/blas is not installed', ok: false };
+  if (extra === 'fix') {
+    const ok = backend === 'wasm' && blas.registerWasmMatMulFix().length > 0;
+    return { label: `${backend}+fix`, note: ok ? `${note}; matMul transposes/batches hoisted (@vwn/blas, pure JS)` : '+fix applies to wasm only', ok };
+  }
+  const r = blas.enableNativeBlas({ backends: [backend] });
+  return { label: `${backend}+blas`, note: r.note, ok: r.enabled };
+}
+
