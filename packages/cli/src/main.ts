@@ -98,7 +98,7 @@ export const COMMANDS: Record<string, Command> = {
   --preset NAME     study: ${Object.entries(STUDIES).map(([k, v]) => `${k} (${v.description})`).join('\n                    ')}
                     (default quick)
   --config FILE     a grid: {"base": {run config}, "baseline": name, "variants": [{"name", "config": {diff}}]}
-  --tokens N        training tokens per variant (default 600000)
+  --tokens N        training tokens per variant (default 512000)
   --seeds N         seeds per variant (default 1); > 1 adds mean ± std bands
   --out DIR         study folder (default ablate-out/<study>); rerun to resume`,
     options: { tokens: { type: 'string' }, seeds: { type: 'string' } },

@@ -81,8 +81,8 @@ export function dataConfigOf(input: RunConfigInput): DataConfig {
 }
 
 /** Selects the backend (`--backend`, else the config's, else `auto`) and reports it. */
-export async function selectBackend(opts: CommonOptions, input?: RunConfigInput, quiet = false): Promise<string> {
-  const { backend, note } = await useBackend(opts.backend ?? input?.backend ?? 'auto');
-  if (!quiet) process.stderr.write(`backend: ${note}\n`);
-  return backend;
+export async function selectBackend(opts: CommonOptions, input?: RunConfigInput, quiet = false): Promise<{ backend: string; note: string }> {
+  const selected = await useBackend(opts.backend ?? input?.backend ?? 'auto');
+  if (!quiet) process.stderr.write(`backend: ${selected.note}\n`);
+  return selected;
 }

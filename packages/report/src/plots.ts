@@ -203,8 +203,11 @@ export function lossVsTokensSpec(study: Study): TopLevelSpec {
 }
 
 /**
- * The points of the Δ-vs-log2(r) plot: every variant with r ≠ 1, and the fit
- * when they span at least 2 distinct r values (else `fit` is null).
+ * The points of the Δ-vs-log2(r) plot (every variant with r ≠ 1) and the fit.
+ * The fit uses the next-token-only variants (`fitPoints`), so an MTP variant
+ * (another component) does not bend the r-scaling line — unless fewer than
+ * 2 distinct r remain without them, then every point is used. `fit` is null
+ * with fewer than 2 distinct r.
  *
  * @example
  * ```ts
@@ -214,13 +217,16 @@ export function lossVsTokensSpec(study: Study): TopLevelSpec {
  */
 export function deltaFit(summaries: readonly VariantSummary[]): {
   points: VariantSummary[];
+  fitPoints: VariantSummary[];
   fit: LogLinearFit | null;
   distinctR: number;
 } {
   const points = summaries.filter((s) => s.r !== 1 && s.r > 0);
-  const distinctR = new Set(points.map((p) => p.r)).size;
-  const fit = distinctR >= 2 ? fitLogLinear(points.map((p) => ({ r: p.r, delta: p.deltaVsBaseline.mean }))) : null;
-  return { points, fit, distinctR };
+  const plain = points.filter((s) => s.heldOutNext2Loss === null);
+  const fitPoints = new Set(plain.map((p) => p.r)).size >= 2 ? plain : points;
+  const distinctR = new Set(fitPoints.map((p) => p.r)).size;
+  const fit = distinctR >= 2 ? fitLogLinear(fitPoints.map((p) => ({ r: p.r, delta: p.deltaVsBaseline.mean }))) : null;
+  return { points, fitPoints, fit, distinctR };
 }
 
 /**

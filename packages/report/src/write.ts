@@ -263,7 +263,7 @@ export async function writeReport(outDir: string, opts: WriteReportOptions = {})
   await mkdir(plotsDir, { recursive: true });
   const files: string[] = [];
 
-  const { points, fit, distinctR } = deltaFit(summaries);
+  const { points, fitPoints, fit, distinctR } = deltaFit(summaries);
   const plots = [
     { stem: PLOT_NAMES.lossVsTokens, alt: 'Held-out loss vs tokens', svg: await renderSvg(lossVsTokensSpec(study)) },
     { stem: PLOT_NAMES.deltaVsLog2r, alt: 'Δ held-out loss vs log2 r', svg: await renderSvg(deltaVsLog2rSpec(summaries)) },
@@ -297,7 +297,7 @@ export async function writeReport(outDir: string, opts: WriteReportOptions = {})
   const tokensPerVariant = Number.isFinite(m.tokensPerVariant) ? m.tokensPerVariant : Math.max(...summaries.map((s) => s.tokens));
   const header: Array<[string, string]> = [
     ['Tokens per variant', int.format(tokensPerVariant)],
-    ['Seeds', `${seeds.join(', ')}${seeds.length > 1 ? ` (${seeds.length}; mean ± sample std over seeds)` : ''}`],
+    ['Seeds', `${seeds.length} (${seeds.join(', ')})${seeds.length > 1 ? '; mean ± sample std over seeds' : ''}`],
     ['Machine', opts.machine ?? machineLine()],
     ['Node', `${process.version} (${platform()} ${arch()})`],
     ['Study created', m.createdAt || 'unknown'],
@@ -308,7 +308,7 @@ export async function writeReport(outDir: string, opts: WriteReportOptions = {})
     points.length === 0
       ? 'No variant has r ≠ 1, so there is nothing to fit.'
       : fit
-        ? `${fitText(fit, distinctR)} (least squares over ${points.length} variants with r ≠ 1: ${points.map((p) => p.name).join(', ')}; a < 0 = wider is better).`
+        ? `${fitText(fit, distinctR)} (least squares over ${fitPoints.length} variants with r ≠ 1: ${fitPoints.map((p) => p.name).join(', ')}${fitPoints.length < points.length ? '; MTP variants are plotted but not fitted' : ''}${fitPoints.length === 2 ? '; with 2 points the line passes through both, so R² = 1 says nothing — use `--preset r-sweep` for a real fit' : ''}; a < 0 = wider is better).`
         : `The fit needs ≥ 2 distinct r values (r ≠ 1); this study has ${distinctR} (${points.map((p) => `${p.name}: r = ${p.r}`).join(', ')}), so the plot shows points only.`;
   const plotExt = pngSkipped === undefined ? 'png' : 'svg';
   const extraNotes = [pngSkipped, fontWarning].filter((x): x is string => x !== undefined);

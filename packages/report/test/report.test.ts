@@ -113,7 +113,7 @@ describe('writeReport on a synthetic two-variant study', () => {
   it('report.md has the header, the fit note and the PNG plots', async () => {
     const md = await readFile(join(dir, 'report.md'), 'utf8');
     expect(md).toContain('**Tokens per variant:** 33,280');
-    expect(md).toContain('**Seeds:** 0');
+    expect(md).toContain('**Seeds:** 1 (0)');
     expect(md).toContain('**Machine:** Test CPU × 2');
     expect(md).toContain(`**Node:** ${process.version}`);
     // one variant with r ≠ 1: no fit
@@ -198,7 +198,7 @@ describe('seeds > 1', () => {
     const s = summarize(await readStudy(dir));
     const rows = parseTable(md);
     expect(rows[1]!['held-out loss']).toBe(`${s[1]!.heldOutLoss.mean.toFixed(4)} ± ${s[1]!.heldOutLoss.std!.toFixed(4)}`);
-    expect(md).toContain('**Seeds:** 0, 1, 2 (3; mean ± sample std over seeds)');
+    expect(md).toContain('**Seeds:** 3 (0, 1, 2); mean ± sample std over seeds');
     // two points at r = 2 and 4: an exact line through them
     const d2 = s[1]!.deltaVsBaseline.mean;
     const d4 = s[2]!.deltaVsBaseline.mean;

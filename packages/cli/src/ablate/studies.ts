@@ -29,12 +29,12 @@ export const STUDY_BASE: RunConfigInput = {
   heads: 4,
   seqLen: 128,
   ffn: { use: 'moe', experts: 8, topK: 2 },
-  train: { batchSize: 16, lr: 3e-3, minLr: 3e-4, warmupSteps: 30, evalEvery: 25, evalBatches: 8, checkpointEvery: 25 },
+  train: { batchSize: 16, lr: 3e-3, minLr: 3e-4, warmupSteps: 25, evalEvery: 25, evalBatches: 6, checkpointEvery: 50 },
   data: { corpus: 'tinyshakespeare', tokenizer: 'bytes' },
 };
 
 /** Default token budget per variant of the built-in studies. */
-export const DEFAULT_STUDY_TOKENS = 600_000;
+export const DEFAULT_STUDY_TOKENS = 512_000; // 250 steps of 16 × 128 tokens
 
 /** VWN config diff: over-width embedding + (dynamic) GHC with fraction rate m and n segments. */
 export function vwn(m: number, n: number, connection: 'dynamic-ghc' | 'ghc' = 'dynamic-ghc'): Record<string, unknown> {

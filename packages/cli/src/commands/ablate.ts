@@ -62,7 +62,7 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
   if (!(tokens > 0)) throw new ConfigError('--tokens', `must be positive, got ${tokens}`);
   const outDir = opts.out ?? join('ablate-out', spec.name);
 
-  const backend = await selectBackend(opts, spec.base, opts.json);
+  const { backend, note } = await selectBackend(opts, spec.base, opts.json);
   const corpus = await loadCorpus(resolveDataConfig(spec.base.data ?? {}));
   let stopRequested = false;
   const onSigint = () => {
@@ -114,6 +114,6 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
   }
   const { files } = await rebuildReport(outDir);
   if (opts.json) process.stdout.write(JSON.stringify({ type: 'report', outDir, files, backend, seconds: (Date.now() - t0) / 1000 }) + '\n');
-  else process.stderr.write(`study "${spec.name}" done in ${formatDuration((Date.now() - t0) / 1000)} on ${backend}; report: ${join(outDir, 'report.md')} (also report.html, plots/)\n`);
+  else process.stderr.write(`study "${spec.name}" done in ${formatDuration((Date.now() - t0) / 1000)} on ${note.replace(/^auto: using /, '')}; report: ${join(outDir, 'report.md')} (also report.html, plots/)\n`);
   return 0;
 }
