@@ -25,4 +25,5 @@ export {
   BLAS_BACKENDS,
   BLAS_KERNELS,
   type EnableOptions,
+  type MatMulPlan,
 } from './kernels.js';

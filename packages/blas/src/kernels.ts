@@ -33,7 +33,7 @@ interface WasmBackend {
 }
 
 /** Shapes and per-batch element offsets of one (possibly broadcast) batched matMul. */
-interface Plan {
+export interface MatMulPlan {
   M: number;
   N: number;
   K: number;
@@ -44,13 +44,13 @@ interface Plan {
   cOffs: Int32Array;
 }
 
-const plans = new Map<string, Plan | null>();
+const plans = new Map<string, MatMulPlan | null>();
 
 /**
  * Plans `op(a)·op(b)` for row-major `a: [...batchA, r, c]`, `b: [...batchB, r, c]` with numpy
  * broadcasting of the batch dims (as tfjs's matMul). Null when tfjs's own kernel should handle it.
  */
-export function planMatMul(aShape: readonly number[], bShape: readonly number[], ta: boolean, tb: boolean): Plan | null {
+export function planMatMul(aShape: readonly number[], bShape: readonly number[], ta: boolean, tb: boolean): MatMulPlan | null {
   const key = `${aShape}|${bShape}|${ta}|${tb}`;
   const hit = plans.get(key);
   if (hit !== undefined) return hit;
@@ -60,7 +60,7 @@ export function planMatMul(aShape: readonly number[], bShape: readonly number[],
   return plan;
 }
 
-function makePlan(aShape: readonly number[], bShape: readonly number[], ta: boolean, tb: boolean): Plan | null {
+function makePlan(aShape: readonly number[], bShape: readonly number[], ta: boolean, tb: boolean): MatMulPlan | null {
   const ra = aShape.length;
   const rb = bShape.length;
   if (ra < 2 || rb < 2) return null;
@@ -205,7 +205,7 @@ function perBatchFn(original: KernelFn): KernelFn {
   };
 }
 
-function perBatch(original: KernelFn, a: Info, b: Info, plan: Plan, backend: WasmBackend): Info {
+function perBatch(original: KernelFn, a: Info, b: Info, plan: MatMulPlan, backend: WasmBackend): Info {
   const { M, N, K } = plan;
   const out = backend.makeOutput(plan.outShape, 'float32');
   if (plan.size === 0) return out;

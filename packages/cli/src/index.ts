@@ -3,7 +3,7 @@
  *
  * @packageDocumentation
  */
-export { main, COMMANDS } from './main.js';
+export { main, COMMANDS, type Command } from './main.js';
 export { PRESETS, PRESET_NAMES } from './presets.js';
 export { Progress, formatDuration } from './progress.js';
 export { groupLayers } from './commands/inspect.js';

@@ -30,7 +30,8 @@ const COMMON_HELP = `  --config FILE     JSON run config merged over the preset 
   --json            machine-readable output on stdout
   -h, --help        this help`;
 
-interface Command {
+/** One `vwn` subcommand: help text, its flags and what it runs. */
+export interface Command {
   summary: string;
   usage: string;
   options: Options;

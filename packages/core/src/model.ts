@@ -139,7 +139,8 @@ export function createForwardContext(batch: number, time: number, training: bool
   };
 }
 
-interface Resolved {
+/** A config section resolved to its plugin: kind, id and the parsed config. */
+export interface Resolved {
   readonly kind: PluginKind;
   readonly id: string;
   readonly config: unknown;
