@@ -16,6 +16,7 @@ import * as core from '@vwn/core';
 import { dghcRead } from './ops/dghc_read.js';
 import { ghcWrite } from './ops/ghc_write.js';
 import { useWebGpu } from './runtime.js';
+import { GPU_KERNEL_CONFIGS } from './register_all.js';
 
 export { useWebGpu, probeWebGpu, WebGpuUnavailableError, WEBGPU_INSTALL_HINT } from './runtime.js';
 export type { UseWebGpuOptions, WebGpuAdapterChoice, WebGpuAdapterSummary } from './runtime.js';
@@ -28,7 +29,10 @@ export * from './kernels/kernel_names.js';
 export { dghcReadProgram, dghcReadPackedWidth } from './kernels/dghc_read_webgpu.js';
 
 core.registerBackendProvider('webgpu', async () => {
-  await useWebGpu();
+  await useWebGpu({ log: (line) => process.stderr.write(line + '\n') });
+  process.stderr.write(
+    `webgpu: fused kernels in use: ${GPU_KERNEL_CONFIGS.map((k) => k.kernelName).join(', ')} (deterministic scatter-add; DGHC read and GHC write for dynamic-ghc)\n`,
+  );
   return 'webgpu';
 });
 
