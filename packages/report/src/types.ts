@@ -81,15 +81,15 @@ export interface StudyRunRef {
  * };
  * ```
  */
-export interface StudyVariantManifest {
+export interface StudyVariantManifest<Config = unknown> {
   readonly name: string;
   readonly description: string;
   /** Virtual width factor n/m; 1 for the baseline. */
   readonly r: number;
   readonly m: number;
   readonly n: number;
-  /** The resolved run config (kept opaque here). */
-  readonly config: unknown;
+  /** The resolved run config (opaque to the report; `vwn ablate` stores @vwn/core's `RunConfig`). */
+  readonly config: Config;
   readonly params: number;
   readonly activeParams: number;
   readonly flopsPerToken: number;
@@ -107,14 +107,14 @@ export interface StudyVariantManifest {
  * };
  * ```
  */
-export interface StudyManifest {
+export interface StudyManifest<Config = unknown> {
   readonly name: string;
   readonly createdAt: string;
   readonly tokensPerVariant: number;
   readonly seeds: readonly number[];
   /** Name of the baseline variant. */
   readonly baseline: string;
-  readonly variants: readonly StudyVariantManifest[];
+  readonly variants: readonly StudyVariantManifest<Config>[];
 }
 
 /**

@@ -14,33 +14,14 @@ import {
   type RunConfigInput,
   type TrainRecord,
 } from '@vwn/core';
+import type { StudyManifest as ReportStudyManifest, StudyVariantManifest } from '@vwn/report';
 import type { StudySpec } from './studies.js';
 
-/** A variant as recorded in `study.json` (the format @vwn/report reads). */
-export interface StudyVariant {
-  readonly name: string;
-  readonly description: string;
-  /** Virtual width factor n/m (1 for the baseline). */
-  readonly r: number;
-  readonly m: number;
-  readonly n: number;
-  readonly config: RunConfig;
-  readonly params: number;
-  readonly activeParams: number;
-  readonly flopsPerToken: number;
-  /** Run directories relative to the study folder, one per seed. */
-  readonly runs: ReadonlyArray<{ readonly seed: number; readonly dir: string }>;
-}
+/** A variant as recorded in `study.json` (the format @vwn/report reads), with core's resolved run config. */
+export type StudyVariant = StudyVariantManifest<RunConfig>;
 
 /** `study.json`: the plan of a study; `vwn report` needs only it and the metrics files. */
-export interface StudyManifest {
-  readonly name: string;
-  readonly createdAt: string;
-  readonly tokensPerVariant: number;
-  readonly seeds: readonly number[];
-  readonly baseline: string;
-  readonly variants: readonly StudyVariant[];
-}
+export type StudyManifest = ReportStudyManifest<RunConfig>;
 
 /** Options of {@link runStudy}. */
 export interface RunStudyOptions {
