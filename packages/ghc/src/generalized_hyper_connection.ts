@@ -127,16 +127,23 @@ export function createGeneralizedHyperConnection(params: ParamScope, o: GhcOptio
           return fusedOps.ghcWrite(carried, sublayer(x), bT);
         }
         const N = state.shape[0];
-        const rows = state.reshape([N * n, db]); // segments as rows: [N·n, d_b]
-        const normed = bias ? layerNorm(rows, gain, bias, GHC_NORM_EPS) : rmsNorm(rows, gain, GHC_NORM_EPS); // H̄
-        const coeff = tf.tanh(tf.div(tf.matMul(normed as tf.Tensor2D, w), tau)); // tanh(H̄·[W_α|W_β]/τ): [N·n, 2m+n]
-        const alpha = tf.slice(coeff, [0, 0], [N * n, m + n]).reshape([N, n, m + n]);
-        const beta = tf.slice(coeff, [0, m + n], [N * n, m]).reshape([N, n, m]); // (tanh(H̄ W_β/τ)): n×m per token
-        const a = tf.concat([read, carry], 1); // A = [Å | Â]: [n, m+n]
-        const aTok = tf.add(tf.mul(scaleAlpha, alpha), a) as tf.Tensor3D; // A(H'): [N, n, m+n]
-        const sBetaT = scalar ? scaleBeta : tf.transpose(scaleBeta);
-        const bTok = tf.add(tf.mul(sBetaT, beta), tf.transpose(write)) as tf.Tensor3D; // B(H')ᵀ: [N, n, m]
-        return ghcUpdate(state.reshape([N, n, db]) as tf.Tensor3D, aTok, bTok, sublayer, m);
+        const rows = state.reshape([N * n, db]) as tf.Tensor2D; // H' segments as rows: [N·n, d_b]
+        // The coefficients come from one GEMM, transposed ([2m+n, N·n]) so that the α_read, α_carry and β
+        // blocks are row blocks: a contiguous split (tfjs-wasm slices the last axis row by row). The norm's
+        // gain g (and LayerNorm's bias b) fold into W:  H̄·W = (Ĥ ⊙ g + b)·W = Ĥ·(g ⊙ W) + b·W.
+        const unit = (bias ? layerNorm(rows, null, null, GHC_NORM_EPS) : rmsNorm(rows, null, GHC_NORM_EPS)) as tf.Tensor2D; // Ĥ: [N·n, d_b]
+        const gwOverTau = tf.mul(gain.reshape([db, 1]), tf.div(w, tau)) as tf.Tensor2D; // g ⊙ [W_α | W_β]/τ: [d_b, 2m+n]
+        let uT = tf.matMul(gwOverTau, unit, true, true); // (Ĥ·(g ⊙ W)/τ)ᵀ: [2m+n, N·n]
+        if (bias) uT = tf.add(uT, tf.matMul(tf.div(w, tau) as tf.Tensor2D, bias.reshape([db, 1]) as tf.Tensor2D, true, false)); // + (b·W/τ)ᵀ: [2m+n, 1]
+        const cT = tanh(uT); // tanh(H̄·[W_α | W_β]/τ)ᵀ: [2m+n, N·n]
+        const [readT, carryT, betaT] = tf.split(cT, [m, n, m], 0) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]; // [m | n | m, N·n]
+        const perToken = (c: tf.Tensor2D) => tf.transpose(c).reshape([N, n, c.shape[0]]) as tf.Tensor3D; // [k, N·n] → [N, n, k]
+        const sAlpha = (col: number, width: number) => (scalar ? scaleAlpha : tf.slice(scaleAlpha, [0, col], [n, width]));
+        const aRead = scaleShift(perToken(readT), sAlpha(0, m), read); // Å(H') = S_α[:, :m] ⊙ tanh(H̄W_α/τ)[:, :m] + Å: [N, n, m]
+        const aCarry = scaleShift(perToken(carryT), sAlpha(m, n), carry); // Â(H') = S_α[:, m:] ⊙ tanh(H̄W_α/τ)[:, m:] + Â: [N, n, n]
+        const sBetaT = scalar ? scaleBeta : tf.transpose(scaleBeta); // S_βᵀ: [n, m]
+        const bT = scaleShift(perToken(betaT), sBetaT, tf.transpose(write)); // B(H')ᵀ = S_βᵀ ⊙ tanh(H̄W_β/τ) + Bᵀ: [N, n, m]
+        return ghcUpdate(state.reshape([N, n, db]) as tf.Tensor3D, aRead, aCarry, bT, sublayer);
       }),
     flopsPerToken: () => normFlops + dynamicFlops + widthFlops + depthFlops,
   };
@@ -145,22 +152,71 @@ export function createGeneralizedHyperConnection(params: ParamScope, o: GhcOptio
 /**
  * One GHC step with per-token matrices (PAPER.md §4–5), as batched products:
  *
- *     [X; C] = A(H')ᵀ · H'          # [N, m+n, d_b]: read X (m rows), carry C (n rows)
- *     Z      = T(flatten(X))          # [N, D]
+ *     X      = Å(H')ᵀ · H'           # [N, m, d_b] → flattened [N, D]
+ *     C      = Â(H')ᵀ · H'           # [N, n, d_b]
+ *     Z      = T(X)                   # [N, D]
  *     H'_new = B(H')ᵀ · Z + C         # [N, n, d_b]
  *
+ * Read and carry are separate products, so nothing is sliced out of a
+ * `[N, m+n, d_b]` result.
+ *
  * @param h `H'`: `[N, n, d_b]`
- * @param a `A(H') = [Å | Â]` per token: `[N, n, m+n]`
+ * @param aRead `Å(H')` per token: `[N, n, m]`
+ * @param aCarry `Â(H')` per token: `[N, n, n]`
  * @param bT `B(H')ᵀ` per token: `[N, n, m]`
  * @returns `H'_new` flattened: `[N, D']`
  */
-function ghcUpdate(h: tf.Tensor3D, a: tf.Tensor3D, bT: tf.Tensor3D, sublayer: Sublayer, m: number): tf.Tensor2D {
+function ghcUpdate(h: tf.Tensor3D, aRead: tf.Tensor3D, aCarry: tf.Tensor3D, bT: tf.Tensor3D, sublayer: Sublayer): tf.Tensor2D {
   const [N, n, db] = h.shape;
-  const y = tf.matMul(a, h, true, false); // A(H')ᵀ·H': [N, m+n, d_b]
-  const x = tf.slice(y, [0, 0, 0], [N, m, db]).reshape([N, m * db]) as tf.Tensor2D; // X: [N, D]
-  const carried = tf.slice(y, [0, m, 0], [N, n, db]); // Âᵀ·H': [N, n, d_b]
+  const m = aRead.shape[2];
+  const x = tf.matMul(aRead, h, true, false).reshape([N, m * db]) as tf.Tensor2D; // X = Å(H')ᵀ·H': [N, D]
+  const carried = tf.matMul(aCarry, h, true, false); // C = Â(H')ᵀ·H': [N, n, d_b]
   const z = sublayer(x).reshape([N, m, db]) as tf.Tensor3D; // Z: [N, m, d_b]
-  return tf.add(carried, tf.matMul(bT, z)).reshape([N, n * db]) as tf.Tensor2D; // Bᵀ·Z + Âᵀ·H': [N, D']
+  return tf.add(carried, tf.matMul(bT, z)).reshape([N, n * db]) as tf.Tensor2D; // B(H')ᵀ·Z + C: [N, D']
+}
+
+/**
+ * `tanh(x)`; on tfjs-wasm as `2σ(2x) − 1`, since its Tanh kernel is scalar
+ * code, ≈ 15× slower than its (XNNPACK) Sigmoid, with tanh's gradient
+ * `dy ⊙ (1 − y²)`. Elsewhere `tf.tanh` (exact near 0, where `2σ(2x) − 1`
+ * loses ≈ 1e-7 absolute to cancellation).
+ */
+function tanh(x: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() !== 'wasm') return tf.tanh(x);
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xv, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const y = tf.sub(tf.mul(tf.sigmoid(tf.mul(xv, 2)), 2), 1);
+    save([y]);
+    return { value: y, gradFunc: (dy: tf.Tensor, [ys]: tf.Tensor[]) => tf.mul(dy, tf.sub(1, tf.square(ys!))) };
+  });
+  return op(x);
+}
+
+/**
+ * `x ⊙ s + b` for per-token matrices `x` `[N, r, c]` and shared `s`, `b`
+ * (`[r, c]`, or `s` `[1]`), whose gradients for `s` and `b` are sums over the
+ * N tokens taken as GEMMs `1ᵀ·(dy ⊙ x)` and `1ᵀ·dy` (`[1, N]·[N, r·c]`):
+ * tfjs-wasm reduces over a leading axis by transposing first.
+ */
+function scaleShift(x: tf.Tensor3D, s: tf.Tensor, b: tf.Tensor): tf.Tensor3D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xv, sv, bv] = args as [tf.Tensor3D, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    save([xv, sv]);
+    return {
+      value: tf.add(tf.mul(xv, sv), bv),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ss] = saved as [tf.Tensor3D, tf.Tensor];
+        const [N, r, c] = xs.shape;
+        const ones = tf.ones([1, N]) as tf.Tensor2D;
+        const tokenSum = (t: tf.Tensor) => tf.matMul(ones, t.reshape([N, r * c]) as tf.Tensor2D); // Σ_tokens: [1, r·c]
+        const dxs = tf.mul(dy, xs);
+        const ds = ss.size === 1 ? tf.sum(dxs).reshape(ss.shape) : tokenSum(dxs).reshape(ss.shape);
+        return [tf.mul(dy, ss), ds, tokenSum(dy).reshape(bv.shape)];
+      },
+    };
+  });
+  return op(x, s, b) as tf.Tensor3D;
 }
 
 /**
