@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from './errors.js';
-import { crossEntropy, rmsNorm } from './nn.js';
+import { crossEntropy, rmsNorm, sumTensors } from './nn.js';
 import { ParameterStore, type ParamScope } from './params.js';
 import type {
   BuildContext,
@@ -126,11 +126,11 @@ export function createForwardContext(batch: number, time: number, training: bool
       (reported[name] ??= []).push(tf.keep(value));
     },
     auxLosses() {
-      return Object.fromEntries(Object.entries(aux).map(([k, v]) => [k, (v.length === 1 ? tf.clone(v[0]!) : tf.addN(v)) as tf.Scalar]));
+      return Object.fromEntries(Object.entries(aux).map(([k, v]) => [k, sumTensors(v) as tf.Scalar]));
     },
     metrics() {
       return Object.fromEntries(
-        Object.entries(reported).map(([k, v]) => [k, v.length === 1 ? tf.clone(v[0]!) : tf.div(tf.addN(v), v.length)]),
+        Object.entries(reported).map(([k, v]) => [k, v.length === 1 ? tf.clone(v[0]!) : tf.div(sumTensors(v), v.length)]),
       );
     },
     dispose() {

@@ -88,3 +88,18 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, mask: tf
     return tf.div(tf.sum(tf.mul(nll, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
   });
 }
+
+/**
+ * Sum of same-shaped tensors by chained adds. Prefer it to `tf.addN` for an
+ * unbounded count: WebGPU's AddN binds every input at once and fails past the
+ * device's per-shader storage-buffer limit (16 on NVIDIA).
+ *
+ * @example
+ * ```ts
+ * sumTensors([tf.scalar(1), tf.scalar(2), tf.scalar(3)]); // 6
+ * ```
+ */
+export function sumTensors(tensors: readonly tf.Tensor[]): tf.Tensor {
+  if (tensors.length === 0) throw new Error('sumTensors: needs at least one tensor');
+  return tf.tidy(() => tensors.slice(1).reduce<tf.Tensor>((acc, t) => tf.add(acc, t), tf.clone(tensors[0]!)));
+}

@@ -8,6 +8,7 @@ import {
   listPlugins,
   resolveModelConfig,
   rmsNorm,
+  sumTensors,
   type ModelConfig,
 } from '@vwn/core';
 
@@ -101,6 +102,12 @@ describe('gradients of every baseline component match finite differences', () =>
     expect(names).toEqual(expect.arrayContaining(['embedding.table', 'layers.0.mixer.wq', 'layers.1.ffn.w2', 'head.unembed', 'head.norm.gain']));
     r.dispose();
     model.dispose();
+  });
+
+  it('sumTensors adds any number of tensors (no many-input AddN)', () => {
+    const parts = Array.from({ length: 40 }, (_, i) => tf.scalar(i));
+    expect(sumTensors(parts).dataSync()[0]).toBe((39 * 40) / 2);
+    expect(() => sumTensors([])).toThrow(/at least one tensor/);
   });
 
   it('rmsNorm matches its formula', () => {

@@ -4,6 +4,7 @@ import {
   ConfigReader,
   crossEntropy,
   rmsNorm,
+  sumTensors,
   type LayerModule,
   type ObjectiveModule,
   type ObjectiveOutput,
@@ -138,7 +139,7 @@ export const multiTokenPrediction: PluginDefinition<'objective', MtpConfig> = {
           return l;
         });
         tf.dispose(predictions.flatMap((p) => [p.logits, p.targets, p.mask]));
-        const loss = tf.tidy(() => tf.mul(tf.div(tf.addN(losses), losses.length), config.weight) as tf.Scalar);
+        const loss = tf.tidy(() => tf.mul(tf.div(sumTensors(losses), losses.length), config.weight) as tf.Scalar);
         return { loss, terms };
       },
       flopsPerToken() {

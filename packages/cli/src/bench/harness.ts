@@ -12,7 +12,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, assembleModel, ConfigError, loadPluginsFor, useBackend, type Model, type ModelConfig } from '@vwn/core';
+import { AdamW, assembleModel, ConfigError, loadPluginsFor, sumTensors, useBackend, type Model, type ModelConfig } from '@vwn/core';
 
 /** A named model config of the benchmark suite. */
 export interface BenchConfig {
@@ -86,7 +86,7 @@ export function createStepRunner(config: ModelConfig, batchSize: number, seed = 
       rows.dispose();
       const byName = new Map<string, tf.Tensor>();
       for (const [k, g] of Object.entries(grads)) byName.set(byVar.get(k)!, g);
-      const norm = tf.tidy(() => tf.sqrt(tf.addN([...byName.values()].map((g) => tf.sum(tf.square(g))))));
+      const norm = tf.tidy(() => tf.sqrt(sumTensors([...byName.values()].map((g) => tf.sum(tf.square(g))))));
       const both = tf.stack([value, norm]);
       const [loss] = both.dataSync();
       opt.apply(byName, 1e-3);

@@ -11,6 +11,7 @@ import { loadCheckpoint, restoreWeights, saveCheckpoint, type CheckpointState } 
 import { writeFileAtomic } from '../checkpoint/safetensors.js';
 import { AdamW } from './adamw.js';
 import { learningRate } from './schedule.js';
+import { sumTensors } from '../nn.js';
 
 /** File names inside a run directory. */
 export const RUN_FILES = {
@@ -233,7 +234,7 @@ export class Trainer {
         g.dispose();
       }
     }
-    const gradNormT = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+    const gradNormT = tf.tidy(() => tf.sqrt(sumTensors([...grads.values()].map((g) => tf.sum(tf.square(g))))));
     const names = Object.keys(termSums);
     const metricNames = Object.keys(metricSums);
     const scalars = tf.tidy(() => tf.stack([tf.mul(totalSum, inv), gradNormT, ...names.map((k) => tf.mul(termSums[k]!, inv))]));
