@@ -237,14 +237,21 @@ export class Trainer {
     const gradNormT = tf.tidy(() => tf.sqrt(sumTensors([...grads.values()].map((g) => tf.sum(tf.square(g))))));
     const names = Object.keys(termSums);
     const metricNames = Object.keys(metricSums);
-    const scalars = tf.tidy(() => tf.stack([tf.mul(totalSum, inv), gradNormT, ...names.map((k) => tf.mul(termSums[k]!, inv))]));
+    // One host read per step: losses, grad norm and every metric, flattened together.
+    const scalars = tf.tidy(() =>
+      tf.concat([
+        tf.stack([tf.mul(totalSum, inv), gradNormT, ...names.map((k) => tf.mul(termSums[k]!, inv))]),
+        ...metricNames.map((k) => tf.mul(metricSums[k]!, inv).reshape([-1])),
+      ]),
+    );
     const values = await scalars.data();
-    const metricValues: Array<number | number[]> = [];
-    for (const k of metricNames) {
-      const mean = tf.mul(metricSums[k]!, inv);
-      metricValues.push((await mean.array()) as number | number[]);
-      mean.dispose();
-    }
+    let offset = 2 + names.length;
+    const metricValues = metricNames.map((k) => {
+      const t = metricSums[k]!;
+      const v = t.rank === 0 ? values[offset]! : Array.from(values.subarray(offset, offset + t.size));
+      offset += t.size;
+      return v;
+    });
     const totalLoss = values[0]!;
     const gradNorm = values[1]!;
     const termValues = Object.fromEntries(names.map((k, i) => [k, values[i + 2]!]));
