@@ -12,7 +12,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, assembleModel, ConfigError, loadPluginsFor, sumTensors, useBackend, type Model, type ModelConfig } from '@vwn/core';
+import { ByteTokenizer, ConfigError, loadPluginsFor, resolveRunConfig, Trainer, useBackend, type Model, type ModelConfig } from '@vwn/core';
 
 /** A named model config of the benchmark suite. */
 export interface BenchConfig {
@@ -49,54 +49,37 @@ export function randomRows(batch: number, seqLen: number, vocab: number, seed = 
   return out;
 }
 
-/** A model + optimizer and a `step()` that runs one training step and returns the loss. */
+/** A trainer on the bench config and a `step()` that runs one training step and returns the loss. */
 export interface StepRunner {
   readonly model: Model;
   readonly tokensPerStep: number;
   /** Analytic training FLOPs per step: 3 × forward FLOPs/token × tokens. */
   readonly flopsPerStep: number;
-  step(): number;
+  step(): Promise<number>;
   dispose(): void;
 }
 
 /**
- * Builds `config` and returns a training-step closure equivalent to
- * `Trainer.trainStep` (accumulate = 1): `tf.variableGrads` of the full loss,
- * global grad norm, AdamW update, one host sync for loss and norm.
+ * Builds `config` into a {@link Trainer} on rows of random bytes and returns
+ * its `trainStep` (accumulate = 1, constant LR, clipping on): what `vwn train`
+ * runs each step, so the benchmark times exactly the training path.
  */
-export function createStepRunner(config: ModelConfig, batchSize: number, seed = 1): StepRunner {
-  const model = assembleModel(config);
-  const vars = model.params.list();
-  const byVar = new Map(vars.map((p) => [p.variable.name, p.name]));
-  const opt = new AdamW(vars, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
-  const data = randomRows(batchSize, config.seqLen, config.vocabSize, seed);
+export async function createStepRunner(config: ModelConfig, batchSize: number, seed = 1): Promise<StepRunner> {
+  const { vocabSize, ...model } = config;
+  const tokens = randomRows(Math.max(64, batchSize * 4), config.seqLen, vocabSize, seed);
+  const corpus = { name: 'random', tokenizer: new ByteTokenizer(), train: tokens, validation: tokens.slice(0, 4 * (config.seqLen + 1)) };
+  const run = resolveRunConfig(
+    { ...model, train: { batchSize, steps: 1_000_000, lr: 1e-3, warmupSteps: 0, schedule: 'constant', seed } },
+    vocabSize,
+  );
+  const trainer = await Trainer.create({ config: run, corpus });
   const tokensPerStep = batchSize * config.seqLen;
   return {
-    model,
+    model: trainer.model,
     tokensPerStep,
-    flopsPerStep: 3 * model.totals().flopsPerToken * tokensPerStep,
-    step() {
-      const rows = tf.tensor2d(data, [batchSize, config.seqLen + 1], 'int32');
-      let aux: tf.Tensor[] = [];
-      const { value, grads } = tf.variableGrads(() => {
-        const out = model.loss(rows, { training: true });
-        aux = [...Object.values(out.terms), ...Object.values(out.metrics)];
-        return out.total;
-      }, vars.map((p) => p.variable));
-      rows.dispose();
-      const byName = new Map<string, tf.Tensor>();
-      for (const [k, g] of Object.entries(grads)) byName.set(byVar.get(k)!, g);
-      const norm = tf.tidy(() => tf.sqrt(sumTensors([...byName.values()].map((g) => tf.sum(tf.square(g))))));
-      const both = tf.stack([value, norm]);
-      const [loss] = both.dataSync();
-      opt.apply(byName, 1e-3);
-      tf.dispose([value, norm, both, ...byName.values(), ...aux]);
-      return loss!;
-    },
-    dispose() {
-      opt.dispose();
-      model.dispose();
-    },
+    flopsPerStep: 3 * trainer.model.totals().flopsPerToken * tokensPerStep,
+    step: async () => (await trainer.trainStep()).loss,
+    dispose: () => trainer.dispose(),
   };
 }
 
@@ -166,7 +149,7 @@ export async function benchConfig(
   }
   let runner: StepRunner;
   try {
-    runner = createStepRunner(cfg.model, cfg.batchSize);
+    runner = await createStepRunner(cfg.model, cfg.batchSize);
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]!;
     const missing = /plugin|install|unknown/i.test(msg);
@@ -174,12 +157,12 @@ export async function benchConfig(
   }
   try {
     let loss = NaN;
-    for (let i = 0; i < opts.warmup; i++) loss = runner.step();
+    for (let i = 0; i < opts.warmup; i++) loss = await runner.step();
     const tensorsBefore = tf.memory().numTensors;
     const times: number[] = [];
     for (let i = 0; i < opts.steps; i++) {
       const t0 = performance.now();
-      loss = runner.step();
+      loss = await runner.step();
       times.push(performance.now() - t0);
     }
     const tensorsAlive = tf.memory().numTensors;

@@ -45,19 +45,19 @@ for (const backend of backends.length ? backends : ['wasm', 'cpu']) {
     const blas = (await import('@vwn/blas' as string)) as { registerWasmMatMulFix(): string[] };
     tag += blas.registerWasmMatMulFix().length ? '+transpose-fix' : '';
   }
-  const runner = createStepRunner(cfg.model, cfg.batchSize);
-  runner.step(); // warm-up (kernel compilation, constant caches)
+  const runner = await createStepRunner(cfg.model, cfg.batchSize);
+  await runner.step(); // warm-up (kernel compilation, constant caches)
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
-    runner.step();
+    await runner.step();
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
   const stepMs = times[Math.floor(times.length / 2)]!;
   const t0 = performance.now();
-  const info = await tf.profile(() => {
-    runner.step();
+  const info = await tf.profile(async () => {
+    await runner.step();
   });
   const profMs = performance.now() - t0;
   const by = new Map<string, { ms: number; n: number }>();
