@@ -116,14 +116,21 @@ function makePlan(aShape: readonly number[], bShape: readonly number[], ta: bool
   return { M, N, K, outShape: [...outer, M, N], size, aOffs, bOffs, cOffs };
 }
 
+/** The float32 operands and GEMM plan of a MatMul call, or null when BLAS cannot take it (then the tfjs kernel runs). */
+function blasCall(args: Parameters<KernelFn>[0]): { a: Info; b: Info; ta: boolean; tb: boolean; plan: MatMulPlan } | null {
+  const { a, b } = args.inputs as { a: Info; b: Info };
+  const ta = Boolean(args.attrs['transposeA']);
+  const tb = Boolean(args.attrs['transposeB']);
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const plan = planMatMul(a.shape, b.shape, ta, tb);
+  return plan ? { a, b, ta, tb, plan } : null;
+}
+
 function cpuMatMul(blas: Blas, fallback: KernelFn): KernelFn {
   return (args) => {
-    const { a, b } = args.inputs as { a: Info; b: Info };
-    const ta = Boolean(args.attrs['transposeA']);
-    const tb = Boolean(args.attrs['transposeB']);
-    if (a.dtype !== 'float32' || b.dtype !== 'float32') return fallback(args);
-    const plan = planMatMul(a.shape, b.shape, ta, tb);
-    if (!plan) return fallback(args);
+    const call = blasCall(args);
+    if (!call) return fallback(args);
+    const { a, b, ta, tb, plan } = call;
     const backend = args.backend as CpuBackend;
     const av = backend.data.get(a.dataId).values;
     const bv = backend.data.get(b.dataId).values;
@@ -136,12 +143,9 @@ function cpuMatMul(blas: Blas, fallback: KernelFn): KernelFn {
 
 function wasmMatMul(blas: Blas, fallback: KernelFn): KernelFn {
   return (args) => {
-    const { a, b } = args.inputs as { a: Info; b: Info };
-    const ta = Boolean(args.attrs['transposeA']);
-    const tb = Boolean(args.attrs['transposeB']);
-    if (a.dtype !== 'float32' || b.dtype !== 'float32') return fallback(args);
-    const plan = planMatMul(a.shape, b.shape, ta, tb);
-    if (!plan) return fallback(args);
+    const call = blasCall(args);
+    if (!call) return fallback(args);
+    const { a, b, ta, tb, plan } = call;
     const backend = args.backend as WasmBackend;
     const out = backend.makeOutput(plan.outShape, 'float32');
     if (plan.size > 0) {
