@@ -24,7 +24,7 @@ import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 
 import { dghcReadPackedWidth } from './dghc_read_webgpu.js';
 import { VWN_DGHC_READ_GRAD } from './kernel_names.js';
-import { f32Literal, FLAT_WORKGROUP_INDEX, TANH_WGSL, type WebGPUProgram, type WebGpuBackendLike } from './webgpu_program.js';
+import { float32Inputs, f32Literal, FLAT_WORKGROUP_INDEX, TANH_WGSL, type WebGPUProgram, type WebGpuBackendLike } from './webgpu_program.js';
 
 const WORKGROUP = 64;
 
@@ -189,11 +189,7 @@ export const dghcReadGradWebGpu: KernelFunc = ({ inputs, backend, attrs }) => {
   const n = attrs?.['n'] as number;
   const eps = attrs?.['eps'] as number;
   const names = ['state', 'w', 'gain', 'scaleAlpha', 'a', 'scaleBeta', 'dy'] as const;
-  const tensors = names.map((k) => {
-    const t = inputs[k];
-    if (t === undefined) throw new Error(`${VWN_DGHC_READ_GRAD}: missing input ${k}`);
-    return t;
-  });
+  const tensors = float32Inputs(VWN_DGHC_READ_GRAD, inputs, names);
   const tokens = tensors[0]!.shape[0] as number;
   const db = (tensors[0]!.shape[1] as number) / n;
   return (backend as WebGpuBackendLike).runWebGPUProgram(dghcReadGradProgram(tokens, m, n, db, eps), tensors, 'float32', [{ type: 'int32', data: [tokens] }]);

@@ -13,7 +13,7 @@
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
 
 import { VWN_DGHC_READ } from './kernel_names.js';
-import { f32Literal, FLAT_WORKGROUP_INDEX, TANH_WGSL, type WebGPUProgram, type WebGpuBackendLike } from './webgpu_program.js';
+import { float32Inputs, f32Literal, FLAT_WORKGROUP_INDEX, TANH_WGSL, type WebGPUProgram, type WebGpuBackendLike } from './webgpu_program.js';
 
 const WORKGROUP = 64;
 
@@ -128,12 +128,7 @@ export const dghcReadWebGpu: KernelFunc = ({ inputs, backend, attrs }) => {
   const n = attrs?.['n'] as number;
   const eps = attrs?.['eps'] as number;
   const names = ['state', 'w', 'gain', 'scaleAlpha', 'a', 'scaleBeta', 'write'] as const;
-  const tensors = names.map((k) => {
-    const t = inputs[k];
-    if (t === undefined) throw new Error(`${VWN_DGHC_READ}: missing input ${k}`);
-    if (t.dtype !== 'float32') throw new Error(`${VWN_DGHC_READ}: ${k} must be float32, got ${t.dtype}`);
-    return t;
-  });
+  const tensors = float32Inputs(VWN_DGHC_READ, inputs, names);
   const state = tensors[0]!;
   const tokens = state.shape[0] as number;
   const db = (state.shape[1] as number) / n;

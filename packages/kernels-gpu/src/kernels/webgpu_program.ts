@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { TensorInfo } from '@tensorflow/tfjs';
+import type { NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 
 export type { WebGPUProgram };
@@ -94,4 +94,22 @@ export function flatProgram(shaderKey: string, outputShape: number[], variableNa
         ${body}
       }`,
   };
+}
+
+/**
+ * The named float32 inputs of a kernel call, in order, with an error naming
+ * the kernel and the input when one is missing or not float32.
+ *
+ * @example
+ * ```ts
+ * const [state, w] = float32Inputs('VwnDghcRead', inputs, ['state', 'w']);
+ * ```
+ */
+export function float32Inputs(kernelName: string, inputs: NamedTensorInfoMap, names: readonly string[]): TensorInfo[] {
+  return names.map((k) => {
+    const t = inputs[k];
+    if (t === undefined) throw new Error(`${kernelName}: missing input ${k}`);
+    if (t.dtype !== 'float32') throw new Error(`${kernelName}: ${k} must be float32, got ${t.dtype}`);
+    return t;
+  });
 }
