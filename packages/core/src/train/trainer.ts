@@ -101,6 +101,9 @@ export class Trainer {
   private stopRequested = false;
   private readonly sampler: BatchSampler;
   private readonly evalSet: Batch[];
+  /** Trainable variables and their parameter names, fixed for the trainer's life. */
+  private readonly vars: tf.Variable[];
+  private readonly byVarName: Map<string, string>;
 
   private constructor(
     readonly config: RunConfig,
@@ -111,6 +114,8 @@ export class Trainer {
     private readonly onRecord: ((r: MetricsRecord) => void) | undefined,
   ) {
     const { train, model: m } = config;
+    this.vars = model.params.list().map((p) => p.variable);
+    this.byVarName = new Map(model.params.list().map((p) => [p.variable.name, p.name]));
     this.sampler = new BatchSampler(corpus.train, { batchSize: train.batchSize / train.accumulate, seqLen: m.seqLen, seed: train.seed });
     this.evalSet = evaluationBatches(corpus.validation, { batchSize: train.batchSize, seqLen: m.seqLen, maxBatches: train.evalBatches });
   }
@@ -186,8 +191,7 @@ export class Trainer {
   async trainStep(): Promise<TrainRecord> {
     const { train, model: m } = this.config;
     const t0 = performance.now();
-    const vars = this.model.params.list();
-    const byVarName = new Map(vars.map((p) => [p.variable.name, p.name]));
+    const { vars, byVarName } = this;
     const grads = new Map<string, tf.Tensor>();
     const termSums: Record<string, tf.Tensor> = {};
     const metricSums: Record<string, tf.Tensor> = {};
@@ -207,7 +211,7 @@ export class Trainer {
         terms = out.terms;
         metrics = out.metrics;
         return out.total;
-      }, vars.map((p) => p.variable));
+      }, vars);
       rows.dispose();
       for (const [varName, grad] of Object.entries(g)) {
         const name = byVarName.get(varName)!;
