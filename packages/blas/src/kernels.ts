@@ -1,13 +1,28 @@
 import * as tf from '@tensorflow/tfjs';
 import { blasLoadError, loadBlas, type Blas } from './native.js';
 
-/** Backends whose matMul kernels @vwn/blas can replace. */
+/**
+ * Backends whose matMul kernels @vwn/blas can replace.
+ *
+ * @example
+ * ```ts
+ * BLAS_BACKENDS; // ['cpu', 'wasm']
+ * (BLAS_BACKENDS as readonly string[]).includes(tf.getBackend()); // false on 'webgl' / 'webgpu'
+ * ```
+ */
 export const BLAS_BACKENDS = ['cpu', 'wasm'] as const;
 
 /**
  * Kernel names replaced (tfjs 4.22: `tf.matMul` → `BatchMatMul`, `tf.fused.matMul` → `_FusedMatMul`;
  * on wasm also `Identity` and same-dtype `Cast`, which tfjs-wasm copies but can share, and
  * row-`GatherV2` and axis-0 `SplitV`, which tfjs-wasm runs element by element).
+ *
+ * @example
+ * ```ts
+ * BLAS_KERNELS; // ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV']
+ * const replaced = registerBlasKernels('wasm');
+ * replaced.every((k) => (BLAS_KERNELS as readonly string[]).includes(k)); // true
+ * ```
  */
 export const BLAS_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV'] as const;
 
@@ -32,7 +47,16 @@ interface WasmBackend {
   disposeData(id: unknown): boolean;
 }
 
-/** Shapes and per-batch element offsets of one (possibly broadcast) batched matMul. */
+/**
+ * Shapes and per-batch element offsets of one (possibly broadcast) batched matMul.
+ *
+ * @example
+ * ```ts
+ * const plan: MatMulPlan | null = planMatMul([2, 3, 4], [4, 5], false, false);
+ * // { M: 3, N: 5, K: 4, outShape: [2, 3, 5], size: 30,
+ * //   aOffs: [0, 12], bOffs: [0, 0], cOffs: [0, 15] }  (b is broadcast over the batch)
+ * ```
+ */
 export interface MatMulPlan {
   M: number;
   N: number;
@@ -49,6 +73,13 @@ const plans = new Map<string, MatMulPlan | null>();
 /**
  * Plans `op(a)·op(b)` for row-major `a: [...batchA, r, c]`, `b: [...batchB, r, c]` with numpy
  * broadcasting of the batch dims (as tfjs's matMul). Null when tfjs's own kernel should handle it.
+ *
+ * @example
+ * ```ts
+ * planMatMul([8, 16], [32, 16], false, true)?.outShape; // [8, 32]  (a·bᵀ)
+ * planMatMul([2, 3, 4], [4, 5], false, false)?.cOffs;   // Int32Array [0, 15]
+ * planMatMul([3, 4], [5, 6], false, false);              // null (K mismatch: tfjs throws)
+ * ```
  */
 export function planMatMul(aShape: readonly number[], bShape: readonly number[], ta: boolean, tb: boolean): MatMulPlan | null {
   const key = `${aShape}|${bShape}|${ta}|${tb}`;
@@ -457,7 +488,16 @@ function installMatMul(backendName: string, blas: Blas | null): string[] {
   return done;
 }
 
-/** Restores tfjs's own kernels on `backendName` (undoes {@link registerBlasKernels} / {@link registerWasmMatMulFix}). */
+/**
+ * Restores tfjs's own kernels on `backendName` (undoes {@link registerBlasKernels} / {@link registerWasmMatMulFix}).
+ *
+ * @example
+ * ```ts
+ * registerBlasKernels('cpu');
+ * unregisterBlasKernels('cpu');
+ * blasKernelsActive('cpu'); // false
+ * ```
+ */
 export function unregisterBlasKernels(backendName: string): void {
   for (const name of BLAS_KERNELS) {
     const key = `${name}/${backendName}`;
@@ -467,13 +507,30 @@ export function unregisterBlasKernels(backendName: string): void {
   }
 }
 
-/** Whether `backendName`'s `BatchMatMul` is currently the BLAS one. */
+/**
+ * Whether `backendName`'s `BatchMatMul` is currently the BLAS one.
+ *
+ * @example
+ * ```ts
+ * enableNativeBlas({ backends: ['cpu'] });
+ * blasKernelsActive('cpu');  // true when the addon loaded
+ * blasKernelsActive('wasm'); // false (not patched; the no-BLAS wasm fix also reports false)
+ * ```
+ */
 export function blasKernelsActive(backendName: string): boolean {
   const mine = ours.get(`BatchMatMul/${backendName}`) as (tf.KernelConfig & { mode?: string }) | undefined;
   return mine !== undefined && mine.mode === 'blas' && tf.getKernel('BatchMatMul', backendName) === mine;
 }
 
-/** Options of {@link enableNativeBlas}. */
+/**
+ * Options of {@link enableNativeBlas}.
+ *
+ * @example
+ * ```ts
+ * const opts: EnableOptions = { threads: 4, backends: ['wasm'] };
+ * enableNativeBlas(opts);
+ * ```
+ */
 export interface EnableOptions {
   /** OpenBLAS threads (default: `VWN_BLAS_THREADS`, else OpenBLAS's own default = cores). */
   readonly threads?: number;

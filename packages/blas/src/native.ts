@@ -3,7 +3,18 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The native addon's interface (see native/blas.c). All matrices row-major. */
+/**
+ * The native addon's interface (see native/blas.c). All matrices row-major.
+ *
+ * @example
+ * ```ts
+ * const blas: Blas | null = loadBlas();
+ * const C = new Float32Array(4);
+ * // C = A·B for A = [[1, 2], [3, 4]], B = I₂ (one batch entry at offset 0)
+ * blas?.gemm(false, false, 2, 2, 2, 1, Float32Array.of(1, 2, 3, 4), Float32Array.of(1, 0, 0, 1), 0, C,
+ *   Int32Array.of(0), Int32Array.of(0), Int32Array.of(0)); // C = [1, 2, 3, 4]
+ * ```
+ */
 export interface Blas {
   /**
    * Batched SGEMM: for each i, `C[cOffs[i]..] = alpha·op(A[aOffs[i]..])·op(B[bOffs[i]..]) + beta·C[cOffs[i]..]`
@@ -25,7 +36,16 @@ export interface Blas {
 let cached: Blas | null | undefined;
 let loadError = '';
 
-/** Where the addon is looked for: `build/Release/vwn_blas.node` next to src/ or dist/. */
+/**
+ * Where the addon is looked for: `build/Release/vwn_blas.node` next to src/ or dist/.
+ *
+ * @example
+ * ```ts
+ * import { existsSync } from 'node:fs';
+ * console.log(addonPath()); // '…/node_modules/@vwn/blas/build/Release/vwn_blas.node'
+ * if (!existsSync(addonPath())) console.log(blasLoadError()); // 'native addon not built (…)'
+ * ```
+ */
 export function addonPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   return join(here, '..', 'build', 'Release', 'vwn_blas.node');
@@ -63,7 +83,16 @@ export function loadBlas(): Blas | null {
   return cached;
 }
 
-/** Why {@link loadBlas} returned null ('' when it loaded). */
+/**
+ * Why {@link loadBlas} returned null ('' when it loaded).
+ *
+ * @example
+ * ```ts
+ * process.env['VWN_NATIVE_BLAS'] = '0'; // before the first loadBlas() call
+ * loadBlas();       // null
+ * blasLoadError();  // 'disabled by VWN_NATIVE_BLAS=0'
+ * ```
+ */
 export function blasLoadError(): string {
   loadBlas();
   return loadError;

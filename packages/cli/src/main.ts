@@ -30,13 +30,26 @@ const COMMON_HELP = `  --config FILE     JSON run config merged over the preset 
   --json            machine-readable output on stdout
   -h, --help        this help`;
 
-/** One `vwn` subcommand: help text, its flags and what it runs. */
+/**
+ * One `vwn` subcommand: help text, its flags and what it runs.
+ *
+ * @example
+ * ```ts
+ * const cmd: Command = COMMANDS['inspect']!;
+ * cmd.summary; // 'parameter and FLOP table per component of a config'
+ * const code = await cmd.run({ preset: 'tiny', layers: true }, []); // 0
+ * ```
+ */
 export interface Command {
+  /** One line for `vwn --help`. */
   summary: string;
+  /** Usage and command-specific flags for `vwn <command> --help`. */
   usage: string;
+  /** The command's own flags (`node:util` `parseArgs` options), merged with the common ones. */
   options: Options;
   /** Accepts positional arguments (e.g. `vwn report DIR`). */
   positionals?: boolean;
+  /** Runs the command with the parsed flags; resolves to the exit code. */
   run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
 }
 
@@ -47,7 +60,15 @@ const num = (v: unknown, flag: string): number | undefined => {
   return n;
 };
 
-/** The `vwn` commands. */
+/**
+ * The `vwn` commands.
+ *
+ * @example
+ * ```ts
+ * Object.keys(COMMANDS); // ['train', 'eval', 'sample', 'ablate', 'report', 'bench', 'inspect']
+ * const code = await COMMANDS['report']!.run({}, ['ablate-out/quick']);
+ * ```
+ */
 export const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a model; writes checkpoint and metrics.jsonl into --out',

@@ -3,6 +3,13 @@ import type { RunConfigInput } from '@vwn/core';
 /**
  * Named run configs for `--preset`. Each is a complete run config; `--config`
  * files and flags are merged over it.
+ *
+ * @example
+ * ```ts
+ * PRESETS['tiny']!.config.dModel; // 128
+ * const input = mergeConfig(PRESETS['micro']!.config, { train: { steps: 5 } });
+ * const run = resolveRunConfig(input, 256);
+ * ```
  */
 export const PRESETS: Readonly<Record<string, { readonly description: string; readonly config: RunConfigInput }>> = {
   tiny: {
@@ -29,5 +36,13 @@ export const PRESETS: Readonly<Record<string, { readonly description: string; re
   },
 };
 
-/** Preset names, for help text and errors. */
+/**
+ * Preset names, for help text and errors.
+ *
+ * @example
+ * ```ts
+ * PRESET_NAMES; // ['tiny', 'micro']
+ * if (!PRESET_NAMES.includes(name)) throw new Error(`unknown preset; allowed: ${PRESET_NAMES.join(', ')}`);
+ * ```
+ */
 export const PRESET_NAMES = Object.keys(PRESETS);

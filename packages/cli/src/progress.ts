@@ -1,10 +1,24 @@
 /**
  * A one-line progress display: a bar with loss, tokens/s and ETA on a TTY,
  * plain periodic lines otherwise (logs, CI).
+ *
+ * @example
+ * ```ts
+ * const bar = new Progress('train', 600);
+ * bar.update(150, { loss: '2.314', 'tok/s': '5,120' }, 93);
+ * // not a TTY: 'train 150/600 (25%)  loss 2.314  tok/s 5,120  ETA 1m33s'
+ * bar.finish('done');
+ * ```
  */
 export class Progress {
   private lastPlain = 0;
   private readonly tty: boolean;
+  /**
+   * @param label shown first on every line (e.g. `train`)
+   * @param total the count that means done (e.g. optimizer steps)
+   * @param stream where to write (default `process.stderr`); a TTY gets the redrawn bar
+   * @param plainEveryMs on a non-TTY, the least time between two plain lines (default 5000)
+   */
   constructor(
     private readonly label: string,
     private readonly total: number,
@@ -40,7 +54,17 @@ export class Progress {
   }
 }
 
-/** `93` → `1m33s`. */
+/**
+ * `93` → `1m33s`.
+ *
+ * @example
+ * ```ts
+ * formatDuration(45);   // '45s'
+ * formatDuration(93);   // '1m33s'
+ * formatDuration(3700); // '1h01m'
+ * formatDuration(NaN);  // '?'
+ * ```
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);

@@ -2,10 +2,26 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from './errors.js';
 import { registerVwnKernels } from './kernels/register_all.js';
 
-/** Backends a run can ask for. `auto` picks the fastest one available. */
+/**
+ * Backends a run can ask for. `auto` picks the fastest one available.
+ *
+ * @example
+ * ```ts
+ * BACKENDS; // ['auto', 'cpu', 'wasm', 'native', 'webgpu', 'tensorflow']
+ * if (!(BACKENDS as readonly string[]).includes(flag)) throw new Error(`unknown backend ${flag}`);
+ * ```
+ */
 export const BACKENDS = ['auto', 'cpu', 'wasm', 'native', 'webgpu', 'tensorflow'] as const;
 
-/** A backend name accepted by {@link useBackend}. */
+/**
+ * A backend name accepted by {@link useBackend}.
+ *
+ * @example
+ * ```ts
+ * const name: BackendName = process.env['CI'] ? 'cpu' : 'auto';
+ * const { backend, note } = await useBackend(name);
+ * ```
+ */
 export type BackendName = (typeof BACKENDS)[number];
 
 /**

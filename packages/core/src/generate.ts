@@ -3,15 +3,35 @@ import type { Model } from './model.js';
 import { ConfigError } from './errors.js';
 import { Rng } from './rng.js';
 
-/** Sampling settings. */
+/**
+ * Sampling settings.
+ *
+ * @example
+ * ```ts
+ * const opts: SampleOptions = { maxTokens: 200, temperature: 0.8, topK: 40, seed: 1 };
+ * const ids = await sampleTokens(model, tokenizer.encode('ROMEO:'), opts);
+ * ```
+ */
 export interface SampleOptions {
   /** New tokens to produce. */
   readonly maxTokens: number;
-  /** Softmax temperature; 0 means greedy (argmax). */
+  /**
+   * Softmax temperature; 0 means greedy (argmax).
+   *
+   * @defaultValue `1`
+   */
   readonly temperature?: number;
-  /** Sample only among the k most likely tokens (0 or undefined = all). */
+  /**
+   * Sample only among the k most likely tokens (0 or undefined = all).
+   *
+   * @defaultValue `0` (all tokens)
+   */
   readonly topK?: number;
-  /** Seed of the sampler. */
+  /**
+   * Seed of the sampler.
+   *
+   * @defaultValue `0`
+   */
   readonly seed?: number;
 }
 

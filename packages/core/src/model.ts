@@ -20,9 +20,20 @@ import { getPlugin } from './registry.js';
 import { ConfigReader, describe } from './validate.js';
 import './plugins/register_builtin.js';
 
-/** A plugin choice in a config: `{ "use": id, ...fields }`. */
+/**
+ * A plugin choice in a config: `{ "use": id, ...fields }`.
+ *
+ * @example
+ * ```ts
+ * const ffn: PluginSection = { use: 'swiglu', hidden: 512 };
+ * const model = assembleModel({ vocabSize: 256, dModel: 128, layers: 4, heads: 4, seqLen: 128, ffn });
+ * model.config.ffn; // { use: 'swiglu', hidden: 512 }
+ * ```
+ */
 export interface PluginSection {
+  /** The plugin id, e.g. `"dynamic-ghc"`. */
   readonly use: string;
+  /** The plugin's own fields, validated by its `parseConfig`. */
   readonly [field: string]: unknown;
 }
 
@@ -39,37 +50,104 @@ export interface PluginSection {
  * ```
  */
 export interface ModelConfig {
+  /** Vocabulary size V. Required; run configs take it from the tokenizer. */
   readonly vocabSize: number;
+  /** Backbone width D every sublayer runs at (PAPER.md §2). Required. */
   readonly dModel: number;
+  /** Transformer layers L. Required. */
   readonly layers: number;
+  /** Attention heads; must divide `dModel` (the `attention` mixer also needs D/heads even, for RoPE). Required. */
   readonly heads: number;
+  /** Training context length T. Required. */
   readonly seqLen: number;
-  /** Dense FFN hidden width; default ≈ 8/3·D rounded up to a multiple of 8. */
+  /**
+   * Dense FFN hidden width; default ≈ 8/3·D rounded up to a multiple of 8.
+   *
+   * @defaultValue `ceil(8·dModel/3/8)·8` (176 for D = 64)
+   */
   readonly ffnHidden?: number;
-  /** Tie unembedding to the embedding table (default false, PAPER.md §6). */
+  /**
+   * Tie unembedding to the embedding table (default false, PAPER.md §6).
+   *
+   * @defaultValue `false`
+   */
   readonly tieEmbeddings?: boolean;
-  /** Seed of every parameter init (default 0). */
+  /**
+   * Seed of every parameter init (default 0).
+   *
+   * @defaultValue `0`
+   */
   readonly seed?: number;
+  /**
+   * Embedding plugin; fixes the carried width D' (PAPER.md §3).
+   *
+   * @defaultValue `{ use: 'standard' }`
+   */
   readonly embedding?: PluginSection;
+  /**
+   * Connection plugin wrapping every sublayer (PAPER.md §4–5, §11).
+   *
+   * @defaultValue `{ use: 'residual' }`
+   */
   readonly connection?: PluginSection;
+  /**
+   * Token-mixing sublayer (PAPER.md §8).
+   *
+   * @defaultValue `{ use: 'attention' }`
+   */
   readonly mixer?: PluginSection;
+  /**
+   * Feed-forward sublayer (PAPER.md §8).
+   *
+   * @defaultValue `{ use: 'swiglu' }`
+   */
   readonly ffn?: PluginSection;
+  /**
+   * Output head (PAPER.md §6).
+   *
+   * @defaultValue `{ use: 'lm' }`, or `{ use: 'over-width' }` when the embedding's D' differs from D
+   */
   readonly head?: PluginSection;
+  /**
+   * Extra training objectives, e.g. `[{ use: 'mtp' }]` (PAPER.md §7).
+   *
+   * @defaultValue `[]`
+   */
   readonly objectives?: readonly PluginSection[];
 }
 
-/** Keys of {@link ModelConfig}; anything else at model level is an error. */
+/**
+ * Keys of {@link ModelConfig}; anything else at model level is an error.
+ *
+ * @example
+ * ```ts
+ * const { train, data, ...rest } = JSON.parse(text) as Record<string, unknown>;
+ * const unknown = Object.keys(rest).filter((k) => !(MODEL_CONFIG_KEYS as readonly string[]).includes(k));
+ * // MODEL_CONFIG_KEYS: vocabSize, dModel, layers, heads, seqLen, ffnHidden, tieEmbeddings, seed,
+ * //                    embedding, connection, mixer, ffn, head, objectives
+ * ```
+ */
 export const MODEL_CONFIG_KEYS = [
   'vocabSize', 'dModel', 'layers', 'heads', 'seqLen', 'ffnHidden', 'tieEmbeddings', 'seed',
   'embedding', 'connection', 'mixer', 'ffn', 'head', 'objectives',
 ] as const;
 
-/** Parameter and FLOP accounting of one component. */
+/**
+ * Parameter and FLOP accounting of one component.
+ *
+ * @example
+ * ```ts
+ * const model = assembleModel({ vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32 });
+ * const rows: AccountingRow[] = model.accounting();
+ * rows[0]; // { component: 'embedding', plugin: 'standard', params: 16384, activeParams: 16384, flopsPerToken: 0 }
+ * ```
+ */
 export interface AccountingRow {
   /** Parameter scope, e.g. `layers.0.mixer` or `head`. */
   readonly component: string;
   /** Plugin id that built it (or `rmsnorm` for the pre-norms). */
   readonly plugin: string;
+  /** Parameters under the component's scope. */
   readonly params: number;
   /** Parameters used per token (≤ params; differs for MoE). */
   readonly activeParams: number;
@@ -77,7 +155,16 @@ export interface AccountingRow {
   readonly flopsPerToken: number;
 }
 
-/** Losses and metrics of one forward pass. All tensors are owned by the caller. */
+/**
+ * Losses and metrics of one forward pass. All tensors are owned by the caller.
+ *
+ * @example
+ * ```ts
+ * const { total, terms, metrics }: LossResult = model.loss(rows, { training: false });
+ * console.log(total.dataSync()[0], Object.keys(terms)); // ≈ 5.55 (ln 256) at init, ['loss']
+ * tf.dispose([total, ...Object.values(terms), ...Object.values(metrics)]);
+ * ```
+ */
 export interface LossResult {
   /** Next-token loss + objective contributions + auxiliary losses. */
   readonly total: tf.Scalar;
@@ -87,7 +174,18 @@ export interface LossResult {
   readonly metrics: Record<string, tf.Tensor>;
 }
 
-/** A {@link ForwardContext} that also hands back what plugins reported. */
+/**
+ * A {@link ForwardContext} that also hands back what plugins reported.
+ *
+ * @example
+ * ```ts
+ * const ctx: CollectingForwardContext = createForwardContext(2, 16, true);
+ * ctx.addAuxLoss('balance', tf.scalar(0.5));
+ * ctx.addAuxLoss('balance', tf.scalar(0.25));
+ * ctx.auxLosses().balance; // scalar 0.75 (summed per name)
+ * ctx.dispose();
+ * ```
+ */
 export interface CollectingForwardContext extends ForwardContext {
   /** Auxiliary losses reported so far, summed per name (new tensors, owned by the caller). */
   auxLosses(): Record<string, tf.Scalar>;
@@ -139,25 +237,87 @@ export function createForwardContext(batch: number, time: number, training: bool
   };
 }
 
-/** A config section resolved to its plugin: kind, id and the parsed config. */
+/**
+ * A config section resolved to its plugin: kind, id and the parsed config.
+ *
+ * @example
+ * ```ts
+ * const { resolved } = resolveModelConfig({ vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32 });
+ * const ffn: Resolved = resolved['ffn']!;
+ * ffn.id;     // 'swiglu'
+ * ffn.config; // { hidden: 176 }
+ * ```
+ */
 export interface Resolved {
+  /** The section's plugin kind. */
   readonly kind: PluginKind;
+  /** The plugin id (`use`). */
   readonly id: string;
+  /** What the plugin's `parseConfig` returned (defaults filled in). */
   readonly config: unknown;
 }
 
 /**
  * The config after validation: every section resolved to a plugin with its
  * defaults filled in. This is what checkpoints store.
+ *
+ * @example
+ * ```ts
+ * const cfg: ResolvedModelConfig = resolveModelConfig({ vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32 }).resolvedConfig;
+ * cfg.ffnHidden;  // 176
+ * cfg.connection; // { use: 'residual' }
+ * cfg.embedding;  // { use: 'standard', initStd: 0.02 }
+ * const again = assembleModel(cfg); // a resolved config is itself a valid ModelConfig
+ * ```
  */
 export interface ResolvedModelConfig extends ModelDims {
+  /**
+   * Whether the head ties its unembedding to the embedding table (PAPER.md §6).
+   *
+   * @defaultValue `false`
+   */
   readonly tieEmbeddings: boolean;
+  /**
+   * Seed of every parameter init.
+   *
+   * @defaultValue `0`
+   */
   readonly seed: number;
+  /**
+   * Resolved embedding section.
+   *
+   * @defaultValue `{ use: 'standard', initStd: 0.02 }`
+   */
   readonly embedding: PluginSection;
+  /**
+   * Resolved connection section.
+   *
+   * @defaultValue `{ use: 'residual' }`
+   */
   readonly connection: PluginSection;
+  /**
+   * Resolved mixer section.
+   *
+   * @defaultValue `{ use: 'attention', ropeBase: 10000 }`
+   */
   readonly mixer: PluginSection;
+  /**
+   * Resolved FFN section.
+   *
+   * @defaultValue `{ use: 'swiglu', hidden: ffnHidden }`
+   */
   readonly ffn: PluginSection;
+  /**
+   * Resolved head section.
+   *
+   * @defaultValue `{ use: 'lm' }` (`{ use: 'over-width', groupNorm: true }` for a wide state)
+   */
   readonly head: PluginSection;
+  /**
+   * Resolved objective sections.
+   *
+   * @defaultValue `[]`
+   */
   readonly objectives: readonly PluginSection[];
 }
 

@@ -7,6 +7,13 @@ import { hash32 } from './rng.js';
  *   adding or removing a plugin never shifts another parameter's values.
  * - `zeros`, `ones`: constants.
  * - `values`: an explicit array (row-major), e.g. GHC's identity-like init.
+ *
+ * @example
+ * ```ts
+ * const init: Init = { kind: 'normal', std: 0.02 };
+ * const w = store.create('w', [64, 64], init);
+ * const read = store.create('read', [3, 2], { kind: 'values', values: [1, 0, 0, 1, 0, 0] }, { decay: false }); // [I_2; 0]
+ * ```
  */
 export type Init =
   | { kind: 'normal'; std: number }
@@ -16,7 +23,16 @@ export type Init =
 
 let nextVariableId = 0;
 
-/** One trainable tensor of the model with its optimizer-relevant flags. */
+/**
+ * One trainable tensor of the model with its optimizer-relevant flags.
+ *
+ * @example
+ * ```ts
+ * const p: Parameter = model.params.get('layers.0.mixer.wq')!;
+ * p.variable.shape; // [D, D]
+ * model.params.list().filter((q) => !q.decay).map((q) => q.name); // norm gains, GHC static matrices, …
+ * ```
+ */
 export interface Parameter {
   /** Full dotted name, also the safetensors key (`layers.0.mixer.wq`). */
   readonly name: string;
@@ -118,7 +134,15 @@ export class ParamScope {
   }
 }
 
-/** Builds the initial value of a parameter (float32). */
+/**
+ * Builds the initial value of a parameter (float32).
+ *
+ * @example
+ * ```ts
+ * initTensor([2, 2], { kind: 'values', values: [1, 0, 0, 1] }, 1).arraySync(); // [[1, 0], [0, 1]]
+ * const w = initTensor([64, 64], { kind: 'normal', std: 0.02 }, hash32(1234, 'wq')); // seed must be non-zero
+ * ```
+ */
 export function initTensor(shape: number[], init: Init, seed: number): tf.Tensor {
   switch (init.kind) {
     case 'normal':

@@ -20,16 +20,47 @@ import type { ParamScope } from './params.js';
  *
  * Every tensor passed between plugins is 2-D (`[N, width]`), because tfjs's
  * rank-3 × rank-2 matMul gradient is broken and 2-D GEMMs are fastest.
+ *
+ * @example
+ * ```ts
+ * SPECIFICATION_VERSION; // 'v1'
+ * listPlugins().every((d) => d.specificationVersion === SPECIFICATION_VERSION); // true
+ * ```
  */
 export const SPECIFICATION_VERSION = 'v1' as const;
 
-/** The kinds of plugin a model is assembled from. */
+/**
+ * The kinds of plugin a model is assembled from.
+ *
+ * @example
+ * ```ts
+ * const kind: PluginKind = 'connection';
+ * listPlugins(kind).map((d) => d.id); // ['residual'] with only @vwn/core loaded
+ * ```
+ */
 export type PluginKind = 'embedding' | 'connection' | 'mixer' | 'ffn' | 'head' | 'objective';
 
-/** Every plugin kind, in assembly order. */
+/**
+ * Every plugin kind, in assembly order.
+ *
+ * @example
+ * ```ts
+ * PLUGIN_KINDS; // ['embedding', 'connection', 'mixer', 'ffn', 'head', 'objective']
+ * for (const kind of PLUGIN_KINDS) console.log(kind, listPlugins(kind).map((d) => d.id));
+ * ```
+ */
 export const PLUGIN_KINDS: readonly PluginKind[] = ['embedding', 'connection', 'mixer', 'ffn', 'head', 'objective'];
 
-/** Backbone sizes shared by every plugin (validated by the assembler). */
+/**
+ * Backbone sizes shared by every plugin (validated by the assembler).
+ *
+ * @example
+ * ```ts
+ * const dims: ModelDims = { vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32, ffnHidden: 176 };
+ * swigluFeedForward.parseConfig({ use: 'swiglu' }, 'ffn', dims); // { hidden: 176 }
+ * const fromModel: ModelDims = model.config; // a ResolvedModelConfig is a ModelDims
+ * ```
+ */
 export interface ModelDims {
   /** Vocabulary size V. */
   readonly vocabSize: number;
@@ -48,16 +79,36 @@ export interface ModelDims {
 /**
  * Shape of the carried state: `n` segments of width `segmentWidth = D/m`,
  * `width = n·segmentWidth = D'` (PAPER.md §2). The baseline is `m = n = 1`.
+ *
+ * @example
+ * ```ts
+ * // over-width embedding with m = 8, n = 32 at D = 64 (r = 4):
+ * const layout: StateLayout = virtualLayout({ m: 8, n: 32 }, 64);
+ * // { m: 8, n: 32, segmentWidth: 8, width: 256 }
+ * model.layout; // the baseline's: { m: 1, n: 1, segmentWidth: D, width: D }
+ * ```
  */
 export interface StateLayout {
+  /** Fraction rate m: segments read by every sublayer (PAPER.md §2). */
   readonly m: number;
+  /** Segments n ≥ m of the carried state (PAPER.md §2). */
   readonly n: number;
+  /** Segment width d_b = D/m. */
   readonly segmentWidth: number;
+  /** Carried-state width D' = n·d_b = (n/m)·D. */
   readonly width: number;
 }
 
 /**
  * Per-forward information and sinks shared by all plugins of one forward pass.
+ *
+ * @example
+ * ```ts
+ * // inside a sublayer plugin's forward(x, ctx):
+ * if (ctx.training) ctx.addAuxLoss('my_penalty', tf.mul(tf.mean(tf.square(x)), 1e-4) as tf.Scalar);
+ * ctx.addMetric('my_rms', tf.sqrt(tf.mean(tf.square(x))));
+ * const rows = ctx.batch * ctx.time; // N = x.shape[0]
+ * ```
  */
 export interface ForwardContext {
   /** Rows in the batch, B. */
@@ -75,7 +126,16 @@ export interface ForwardContext {
   addMetric(name: string, value: tf.Tensor): void;
 }
 
-/** Parameter and FLOP accounting each module reports. */
+/**
+ * Parameter and FLOP accounting each module reports.
+ *
+ * @example
+ * ```ts
+ * // a dense D×F projection: 2·D·F FLOPs per token, every parameter active
+ * const proj: SublayerModule = { forward: (x) => linear(x, w), flopsPerToken: () => 2 * D * F };
+ * model.layers[0]!.flopsPerToken(); // every module is Accountable
+ * ```
+ */
 export interface Accountable {
   /** Forward FLOPs per token (multiply-add = 2 FLOPs). */
   flopsPerToken(): number;
@@ -86,10 +146,28 @@ export interface Accountable {
   activeParams?(): number;
 }
 
-/** A sublayer body: `[N, D] → [N, D]`, including its own pre-norm. */
+/**
+ * A sublayer body: `[N, D] → [N, D]`, including its own pre-norm.
+ *
+ * @example
+ * ```ts
+ * const double: Sublayer = (x) => tf.mul(x, 2) as tf.Tensor2D;
+ * const next = connection.apply(state, double, ctx); // residual: state + 2·state
+ * ```
+ */
 export type Sublayer = (x: tf.Tensor2D) => tf.Tensor2D;
 
-/** Token ids → carried state H⁰. */
+/**
+ * Token ids → carried state H⁰.
+ *
+ * @example
+ * ```ts
+ * const emb: EmbeddingModule = model.embedding;
+ * const ctx = createForwardContext(1, 3, false);
+ * const h0 = emb.embed(tf.tensor1d([1, 2, 3], 'int32'), ctx); // [3, D']
+ * emb.layout.width; // D'
+ * ```
+ */
 export interface EmbeddingModule extends Accountable {
   /** The carried-state layout this embedding produces; fixes D' for the model. */
   readonly layout: StateLayout;
@@ -102,39 +180,100 @@ export interface EmbeddingModule extends Accountable {
 /**
  * How one sublayer reads its input from the carried state and writes its output
  * back. It wraps any sublayer and never needs to know which one it is.
+ *
+ * @example
+ * ```ts
+ * // the residual connection, h ← h + T(h):
+ * const residual: ConnectionModule = {
+ *   apply: (state, sublayer) => tf.tidy(() => tf.add(state, sublayer(state))),
+ *   flopsPerToken: () => D,
+ * };
+ * ```
  */
 export interface ConnectionModule extends Accountable {
   /** `state: [N, D']` → new state `[N, D']`, calling `sublayer` once on `[N, D]`. */
   apply(state: tf.Tensor2D, sublayer: Sublayer, ctx: ForwardContext): tf.Tensor2D;
 }
 
-/** A token-mixing (attention) or per-token (FFN) sublayer body at width D. */
+/**
+ * A token-mixing (attention) or per-token (FFN) sublayer body at width D.
+ *
+ * @example
+ * ```ts
+ * // a (useless) FFN that scales its pre-normed input:
+ * const half: SublayerModule = { forward: (x) => tf.mul(x, 0.5) as tf.Tensor2D, flopsPerToken: () => D };
+ * const y = half.forward(tf.ones([4, D]), ctx); // [4, D]
+ * ```
+ */
 export interface SublayerModule extends Accountable {
   /** `x: [N, D]` (already pre-normed) → `[N, D]`. */
   forward(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
 }
 
-/** Carried state → logits (the shared output head). */
+/**
+ * Carried state → logits (the shared output head).
+ *
+ * @example
+ * ```ts
+ * const ctx = createForwardContext(1, ids.shape[1], false);
+ * const { state } = model.forward(ids, ctx);    // ids: [1, T] → state: [T, D']
+ * const logits = model.head.logits(state, ctx); // [T, V]
+ * ctx.dispose();
+ * ```
+ */
 export interface HeadModule extends Accountable {
   /** `state: [N, D']` → `[N, V]`. */
   logits(state: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
 }
 
-/** One Transformer layer: two connection-wrapped, pre-normed sublayers. */
+/**
+ * One Transformer layer: two connection-wrapped, pre-normed sublayers.
+ *
+ * @example
+ * ```ts
+ * // inside an objective plugin's create(config, ctx): a fresh layer from the model's plugins
+ * const layer: LayerModule = ctx.parts!.createLayer(ctx.params.scope('layer'), ctx.dims.layers);
+ * const next = layer.forward(x, fctx); // [N, D'] → [N, D']
+ * ```
+ */
 export interface LayerModule extends Accountable {
+  /** `state: [N, D']` → new state `[N, D']` after both sublayers. */
   forward(state: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
 }
 
-/** What an objective sees of a forward pass. */
+/**
+ * What an objective sees of a forward pass.
+ *
+ * @example
+ * ```ts
+ * const stateL2: ObjectiveModule = {
+ *   compute: ({ rows, finalState, ctx }: ObjectiveInput): ObjectiveOutput => {
+ *     const l2 = tf.mean(tf.square(finalState)) as tf.Scalar; // finalState: [B·T, D'], rows: [B, T + 1]
+ *     return { loss: tf.mul(l2, 1e-4) as tf.Scalar, terms: { state_l2: l2 } };
+ *   },
+ *   flopsPerToken: () => 0,
+ * };
+ * ```
+ */
 export interface ObjectiveInput {
   /** `[B, T + 1]` int32 rows: inputs are columns `0..T-1`, next-token targets `1..T`. */
   readonly rows: tf.Tensor2D;
   /** Final carried state of the main model, `[B·T, D']`. */
   readonly finalState: tf.Tensor2D;
+  /** The forward pass this objective runs in (batch, time, training flag, sinks). */
   readonly ctx: ForwardContext;
 }
 
-/** What an objective adds to the loss. */
+/**
+ * What an objective adds to the loss.
+ *
+ * @example
+ * ```ts
+ * const out: ObjectiveOutput = module.compute({ rows, finalState, ctx });
+ * out.loss;  // weighted, added to LossResult.total
+ * out.terms; // e.g. { next2_loss } for MTP, logged unweighted
+ * ```
+ */
 export interface ObjectiveOutput {
   /** Weighted contribution added to the total loss. */
   readonly loss: tf.Scalar;
@@ -142,8 +281,17 @@ export interface ObjectiveOutput {
   readonly terms: Record<string, tf.Scalar>;
 }
 
-/** An extra training objective (e.g. Multi-Token Prediction). */
+/**
+ * An extra training objective (e.g. Multi-Token Prediction).
+ *
+ * @example
+ * ```ts
+ * const mtpModule: ObjectiveModule = model.objectives[0]!.module; // with objectives: [{ use: 'mtp' }]
+ * const { loss, terms } = mtpModule.compute({ rows, finalState, ctx });
+ * ```
+ */
 export interface ObjectiveModule extends Accountable {
+  /** Adds this objective to the loss of one forward pass. */
   compute(input: ObjectiveInput): ObjectiveOutput;
 }
 
@@ -151,6 +299,15 @@ export interface ObjectiveModule extends Accountable {
  * Parts of the assembled model an objective may reuse (MTP reuses the
  * embedding, a layer built with the model's own connection/mixer/FFN plugins,
  * and the head).
+ *
+ * @example
+ * ```ts
+ * // inside an objective plugin's create(config, ctx):
+ * const parts: ModelParts = ctx.parts!;
+ * const layer = parts.createLayer(ctx.params.scope('layer'), ctx.dims.layers); // own parameters
+ * const e = parts.embedding.embed(ids, fctx);               // shared embedding: [N, D']
+ * const logits = parts.head.logits(layer.forward(e, fctx), fctx); // shared head: [N, V]
+ * ```
  */
 export interface ModelParts {
   readonly embedding: EmbeddingModule;
@@ -159,7 +316,19 @@ export interface ModelParts {
   createLayer(params: ParamScope, layerIndex: number): LayerModule;
 }
 
-/** Where a module sits, passed to `create`. */
+/**
+ * Where a module sits, passed to `create`.
+ *
+ * @example
+ * ```ts
+ * // a mixer plugin's factory: parameters are named under ctx.params (e.g. `layers.0.mixer.w`)
+ * const create = (_config: unknown, ctx: BuildContext): SublayerModule => {
+ *   const { dModel: D, layers: L } = ctx.dims;
+ *   const w = ctx.params.create('w', [D, D], { kind: 'normal', std: 0.02 / Math.sqrt(2 * L) });
+ *   return { forward: (x) => linear(x, w), flopsPerToken: () => 2 * D * D };
+ * };
+ * ```
+ */
 export interface BuildContext {
   readonly dims: ModelDims;
   /** Parameters created here are named under this scope. */
@@ -174,10 +343,20 @@ export interface BuildContext {
   readonly site?: { readonly layer: number; readonly sublayer: 'mixer' | 'ffn'; readonly index: number } | undefined;
   /** For heads: the model's embedding. For objectives: also the model's parts. */
   readonly embedding?: EmbeddingModule | undefined;
+  /** For objectives: the model's parts (embedding, head, layer factory) to reuse. */
   readonly parts?: ModelParts | undefined;
 }
 
-/** Instance type per plugin kind. */
+/**
+ * Instance type per plugin kind.
+ *
+ * @example
+ * ```ts
+ * type Mixer = ModuleOfKind['mixer']; // SublayerModule
+ * const build = <K extends PluginKind>(kind: K, id: string, config: unknown, ctx: BuildContext): ModuleOfKind[K] =>
+ *   getPlugin(kind, id).create(config, ctx);
+ * ```
+ */
 export interface ModuleOfKind {
   embedding: EmbeddingModule;
   connection: ConnectionModule;
@@ -224,7 +403,16 @@ export interface PluginDefinition<K extends PluginKind, C = unknown> {
   create(config: C, ctx: BuildContext): ModuleOfKind[K];
 }
 
-/** Any plugin definition. */
+/**
+ * Any plugin definition.
+ *
+ * @example
+ * ```ts
+ * const defs: AnyPluginDefinition[] = listPlugins(); // sorted by id
+ * defs.map((d) => `${d.kind}:${d.id}`);
+ * // ['mixer:attention', 'head:lm', 'connection:residual', 'embedding:standard', 'ffn:swiglu'] with only @vwn/core loaded
+ * ```
+ */
 export type AnyPluginDefinition = {
   [K in PluginKind]: PluginDefinition<K, any>;
 }[PluginKind];

@@ -6,6 +6,13 @@ const registry = new Map<string, AnyPluginDefinition>();
 /**
  * Plugin ids provided by the project's own packages, so a config that names
  * one whose package is not installed gets an install hint instead of "unknown".
+ *
+ * @example
+ * ```ts
+ * KNOWN_PLUGIN_PACKAGES['connection:dynamic-ghc']; // '@vwn/ghc'
+ * KNOWN_PLUGIN_PACKAGES['ffn:moe'];                // '@vwn/moe'
+ * KNOWN_PLUGIN_PACKAGES['objective:mtp'];          // '@vwn/mtp'
+ * ```
  */
 export const KNOWN_PLUGIN_PACKAGES: Readonly<Record<string, string>> = {
   'embedding:over-width': '@vwn/embedding',

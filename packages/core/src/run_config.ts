@@ -2,41 +2,146 @@ import { ConfigError } from './errors.js';
 import { MODEL_CONFIG_KEYS, resolveModelConfig, type ModelConfig, type ResolvedModelConfig } from './model.js';
 import { ConfigReader, describe } from './validate.js';
 
-/** Optimizer, schedule and loop settings of a training run. */
+/**
+ * Optimizer, schedule and loop settings of a training run.
+ *
+ * @example
+ * ```ts
+ * const train: TrainConfig = resolveTrainConfig({ steps: 600, lr: 3e-3 });
+ * train.warmupSteps; // 60 = min(100, floor(steps / 10))
+ * train.minLr;       // 3e-4 = lr / 10
+ * train.schedule;    // 'cosine'
+ * ```
+ */
 export interface TrainConfig {
-  /** Rows per optimizer step (split into `accumulate` micro-batches). */
+  /**
+   * Rows per optimizer step (split into `accumulate` micro-batches).
+   *
+   * @defaultValue `16`
+   */
   readonly batchSize: number;
-  /** Optimizer steps. */
+  /**
+   * Optimizer steps.
+   *
+   * @defaultValue `1000`
+   */
   readonly steps: number;
+  /**
+   * Peak learning rate, reached after warm-up (PAPER.md §8).
+   *
+   * @defaultValue `1e-3`
+   */
   readonly lr: number;
-  /** Final LR of the cosine schedule (default lr/10). */
+  /**
+   * Final LR of the cosine schedule (default lr/10).
+   *
+   * @defaultValue `lr / 10`
+   */
   readonly minLr: number;
+  /**
+   * Linear warm-up steps from 0 to `lr` (PAPER.md §8).
+   *
+   * @defaultValue `min(100, floor(steps / 10))`
+   */
   readonly warmupSteps: number;
+  /**
+   * LR after warm-up: cosine decay to `minLr` at `steps`, or constant `lr` (PAPER.md §8).
+   *
+   * @defaultValue `'cosine'`
+   */
   readonly schedule: 'cosine' | 'constant';
+  /**
+   * AdamW decoupled weight decay, applied to parameters created with `decay: true` (PAPER.md §8).
+   *
+   * @defaultValue `0.1`
+   */
   readonly weightDecay: number;
+  /**
+   * AdamW first-moment decay β₁ (PAPER.md §8).
+   *
+   * @defaultValue `0.9`
+   */
   readonly beta1: number;
+  /**
+   * AdamW second-moment decay β₂ (PAPER.md §8).
+   *
+   * @defaultValue `0.95`
+   */
   readonly beta2: number;
+  /**
+   * AdamW ε added to √v̂.
+   *
+   * @defaultValue `1e-8`
+   */
   readonly eps: number;
-  /** Global-norm gradient clipping threshold; 0 turns it off. */
+  /**
+   * Global-norm gradient clipping threshold; 0 turns it off.
+   *
+   * @defaultValue `1.0` (PAPER.md §8)
+   */
   readonly clipNorm: number;
-  /** Micro-batches per optimizer step (gradient accumulation). */
+  /**
+   * Micro-batches per optimizer step (gradient accumulation).
+   * Must divide `batchSize`.
+   *
+   * @defaultValue `1`
+   */
   readonly accumulate: number;
-  /** Held-out evaluation every this many steps (and at the end); 0 = only at the end. */
+  /**
+   * Held-out evaluation every this many steps (and at the end); 0 = only at the end.
+   *
+   * @defaultValue `100`
+   */
   readonly evalEvery: number;
-  /** Held-out batches per evaluation. */
+  /**
+   * Held-out batches per evaluation.
+   *
+   * @defaultValue `8`
+   */
   readonly evalBatches: number;
-  /** Checkpoint every this many steps (and at the end); 0 = only at the end. */
+  /**
+   * Checkpoint every this many steps (and at the end); 0 = only at the end.
+   *
+   * @defaultValue `100`
+   */
   readonly checkpointEvery: number;
-  /** Seed of the data order. */
+  /**
+   * Seed of the data order.
+   *
+   * @defaultValue `0`
+   */
   readonly seed: number;
 }
 
-/** Where the text comes from and how it is tokenized. */
+/**
+ * Where the text comes from and how it is tokenized.
+ *
+ * @example
+ * ```ts
+ * const data: DataConfig = resolveDataConfig({ corpus: 'my.txt', tokenizer: 'chars' });
+ * // { corpus: 'my.txt', tokenizer: 'chars', validationFraction: 0.1 }
+ * const corpus = await corpusFromFile(data.corpus, { tokenizer: data.tokenizer, validationFraction: data.validationFraction });
+ * ```
+ */
 export interface DataConfig {
-  /** `"tinyshakespeare"` (the embedded default) or a path to a UTF-8 text file. */
+  /**
+   * `"tinyshakespeare"` (the embedded default) or a path to a UTF-8 text file.
+   *
+   * @defaultValue `'tinyshakespeare'`
+   */
   readonly corpus: string;
+  /**
+   * `bytes`: UTF-8 bytes, V = 256; `chars`: one id per distinct character of the corpus.
+   *
+   * @defaultValue `'bytes'`
+   */
   readonly tokenizer: 'bytes' | 'chars';
-  /** Trailing fraction of the corpus held out for evaluation. */
+  /**
+   * Trailing fraction of the corpus held out for evaluation.
+   * In `(0, 0.5]`.
+   *
+   * @defaultValue `0.1`
+   */
   readonly validationFraction: number;
 }
 
@@ -44,6 +149,16 @@ export interface DataConfig {
  * A run config as users write it: the model fields at top level (so an
  * ablation variant is a small diff such as `{"connection": {"use": "ghc", …}}`),
  * plus `train` and `data` sections. `vocabSize` comes from the tokenizer.
+ *
+ * @example
+ * ```ts
+ * const input: RunConfigInput = {
+ *   dModel: 128, layers: 4, heads: 4, seqLen: 128,
+ *   embedding: { use: 'over-width', m: 2, n: 3 }, connection: { use: 'dynamic-ghc', m: 2, n: 3 },
+ *   train: { steps: 600, lr: 3e-3 }, data: { tokenizer: 'bytes' },
+ * };
+ * const run = resolveRunConfig(input, 256); // needs @vwn/embedding and @vwn/ghc imported
+ * ```
  */
 export type RunConfigInput = Partial<ModelConfig> & {
   readonly train?: Partial<TrainConfig>;
@@ -51,10 +166,23 @@ export type RunConfigInput = Partial<ModelConfig> & {
   readonly backend?: string;
 };
 
-/** A run config with every default filled in. */
+/**
+ * A run config with every default filled in.
+ *
+ * @example
+ * ```ts
+ * const run: RunConfig = resolveRunConfig({ dModel: 64, layers: 2, heads: 4, seqLen: 64 }, corpus.tokenizer.vocabSize);
+ * run.train.lr;    // 1e-3
+ * run.data.corpus; // 'tinyshakespeare'
+ * const trainer = await Trainer.create({ config: run, corpus });
+ * ```
+ */
 export interface RunConfig {
+  /** The model config with every plugin section resolved. */
   readonly model: ResolvedModelConfig;
+  /** Optimizer, schedule and loop settings. */
   readonly train: TrainConfig;
+  /** Corpus and tokenizer. */
   readonly data: DataConfig;
 }
 

@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { hash32 } from './rng.js';
 
-/** Result of a directional finite-difference check for one variable. */
+/**
+ * Result of a directional finite-difference check for one variable.
+ *
+ * @example
+ * ```ts
+ * const w = tf.variable(tf.randomNormal([4, 4]));
+ * const [check]: GradientCheck[] = checkGradients(() => tf.sum(tf.square(w)) as tf.Scalar, [w]);
+ * check!.relError < 1e-2; // true: ⟨2w, u⟩ matches the central difference
+ * ```
+ */
 export interface GradientCheck {
   readonly name: string;
   /** ⟨∇L, u⟩ from autodiff. */
@@ -22,7 +31,12 @@ export interface GradientCheck {
  * @param loss a pure function of the variables' current values
  * @example
  * ```ts
- * const checks = checkGradients(() => model.loss(rows, { training: true }).total, [w]);
+ * const loss = () => {
+ *   const { total, terms, metrics } = model.loss(rows, { training: true });
+ *   tf.dispose([...Object.values(terms), ...Object.values(metrics)]); // keep only the total
+ *   return total;
+ * };
+ * const checks = checkGradients(loss, [w]);
  * expect(checks[0].relError).toBeLessThan(1e-2);
  * ```
  */

@@ -108,7 +108,18 @@ export class ConfigReader {
   }
 }
 
-/** Short human description of a JSON value for error messages. */
+/**
+ * Short human description of a JSON value for error messages.
+ *
+ * @example
+ * ```ts
+ * describe(null);   // 'null'
+ * describe([1, 2]); // 'an array'
+ * describe('x');    // '"x"'
+ * describe({});     // 'an object'
+ * describe(3);      // '3'
+ * ```
+ */
 export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';

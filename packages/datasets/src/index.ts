@@ -9,10 +9,26 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-/** Names of the corpora shipped in this package. */
+/**
+ * Names of the corpora shipped in this package.
+ *
+ * @example
+ * ```ts
+ * EMBEDDED_CORPORA; // ['tinyshakespeare']
+ * const embedded = (EMBEDDED_CORPORA as readonly string[]).includes(data.corpus); // else a file path
+ * ```
+ */
 export const EMBEDDED_CORPORA = ['tinyshakespeare'] as const;
 
-/** A corpus name shipped in this package. */
+/**
+ * A corpus name shipped in this package.
+ *
+ * @example
+ * ```ts
+ * const name: EmbeddedCorpusName = 'tinyshakespeare';
+ * const text = await loadEmbeddedCorpus(name);
+ * ```
+ */
 export type EmbeddedCorpusName = (typeof EMBEDDED_CORPORA)[number];
 
 /**

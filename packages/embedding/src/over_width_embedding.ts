@@ -11,13 +11,28 @@ import { readVirtualWidth, virtualLayout } from '@vwn/core';
  * ```
  */
 export interface OverWidthEmbeddingConfig {
-  /** Fraction rate m (d_b = D/m). */
+  /**
+   * Fraction rate m (d_b = D/m).
+   * PAPER.md §2–3. Required (no default); must divide D.
+   */
   readonly m: number;
-  /** Segments n of the carried state (D' = n·D/m). Configs may give `r = n/m` instead. */
+  /**
+   * Segments n of the carried state (D' = n·D/m). Configs may give `r = n/m` instead.
+   * PAPER.md §2–3. Required (no default), as `n` or `r`; n ≥ m.
+   */
   readonly n: number;
-  /** `true`: base table `[V, D]` then `W_expand: [D, D']`; `false` (default): wide table `[V, D']`. */
+  /**
+   * `true`: base table `[V, D]` then `W_expand: [D, D']`; `false` (default): wide table `[V, D']`.
+   * PAPER.md §3.
+   *
+   * @defaultValue `false`
+   */
   readonly factorized: boolean;
-  /** Init standard deviation of the table (default 0.02, PAPER.md §3). */
+  /**
+   * Init standard deviation of the table (default 0.02, PAPER.md §3).
+   *
+   * @defaultValue `0.02`
+   */
   readonly initStd: number;
 }
 

@@ -6,13 +6,25 @@ import { ConfigError, getFusedOps, layerNorm, rmsNorm, type ConnectionModule, ty
  * `registerFusedOps` (@vwn/kernels-gpu does for webgpu). `dghcRead` returns the
  * sublayer input X `[N, D]`, the carry Âᵀ(H')·H' flattened `[N, D']` and
  * B(H')ᵀ `[N, n, m]`; `ghcWrite` returns Bᵀ·Z + carry `[N, D']`.
+ *
+ * @example
+ * ```ts
+ * // a backend package offers them (as @vwn/kernels-gpu does for webgpu):
+ * registerFusedOps('dghc', { dghcRead, ghcWrite } satisfies DghcFusedOps, ['webgpu']);
+ * // the dynamic-ghc connection then runs, per sublayer:
+ * const ops = getFusedOps<DghcFusedOps>('dghc');
+ * const { x, carried, bT } = ops!.dghcRead(state, { w, gain, scaleAlpha, scaleBeta, read, carry, write }, { m, n });
+ * const next = ops!.ghcWrite(carried, sublayer(x), bT); // H'_new: [N, D']
+ * ```
  */
 export interface DghcFusedOps {
+  /** Norm + dynamic coefficients + width connection (PAPER.md §5): X `[N, D]`, carry `[N, D']`, B(H')ᵀ `[N, n, m]`. */
   dghcRead(
     state: tf.Tensor,
     p: { w: tf.Tensor; gain: tf.Tensor; scaleAlpha: tf.Tensor; scaleBeta: tf.Tensor; read: tf.Tensor; carry: tf.Tensor; write: tf.Tensor },
     dims: { m: number; n: number },
   ): { x: tf.Tensor2D; carried: tf.Tensor2D; bT: tf.Tensor3D };
+  /** Depth connection plus carry, `H'_new = B(H')ᵀ·Z + carry` (PAPER.md §4): `[N, D']`. */
   ghcWrite(carried: tf.Tensor, z: tf.Tensor, bT: tf.Tensor): tf.Tensor2D;
 }
 

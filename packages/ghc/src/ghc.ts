@@ -11,9 +11,15 @@ import { readVirtualWidth } from '@vwn/core';
  * ```
  */
 export interface GhcConfig {
-  /** Fraction rate m: the sublayer reads m segments of width d_b = D/m. */
+  /**
+   * Fraction rate m: the sublayer reads m segments of width d_b = D/m.
+   * PAPER.md §2, §4. Required (no default); must divide D.
+   */
   readonly m: number;
-  /** Segments n of the carried state; configs may give `r = n/m` instead. Must match the embedding. */
+  /**
+   * Segments n of the carried state; configs may give `r = n/m` instead. Must match the embedding.
+   * PAPER.md §2, §4. Required (no default), as `n` or `r`; n ≥ m.
+   */
   readonly n: number;
 }
 

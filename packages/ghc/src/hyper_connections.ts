@@ -21,9 +21,17 @@ import { checkLayout, createGeneralizedHyperConnection } from './generalized_hyp
  * ```
  */
 export interface HyperConnectionsConfig {
-  /** Expansion rate n: number of D-wide streams. */
+  /**
+   * Expansion rate n: number of D-wide streams.
+   * PAPER.md §11. Required (no default); must match the `stream-copies` embedding.
+   */
   readonly n: number;
-  /** Dynamic HC (DHC, default) or static HC (SHC). */
+  /**
+   * Dynamic HC (DHC, default) or static HC (SHC).
+   * PAPER.md §11.
+   *
+   * @defaultValue `true`
+   */
   readonly dynamic: boolean;
 }
 
@@ -79,9 +87,17 @@ export const hyperConnectionsConnection: PluginDefinition<'connection', HyperCon
  * ```
  */
 export interface FracConnectionsConfig {
-  /** Fraction rate m; the state stays D wide (n = m). */
+  /**
+   * Fraction rate m; the state stays D wide (n = m).
+   * PAPER.md §4 (n = m). Required (no default); must divide D.
+   */
   readonly m: number;
-  /** Dynamic (default, DGHC) or static (GHC). */
+  /**
+   * Dynamic (default, DGHC) or static (GHC).
+   * PAPER.md §5.
+   *
+   * @defaultValue `true`
+   */
   readonly dynamic: boolean;
 }
 
@@ -126,9 +142,16 @@ export const fracConnectionsConnection: PluginDefinition<'connection', FracConne
  * ```
  */
 export interface StreamCopiesConfig {
-  /** Number of streams n. */
+  /**
+   * Number of streams n.
+   * PAPER.md §11. Required (no default).
+   */
   readonly n: number;
-  /** Init standard deviation of the table (default 0.02). */
+  /**
+   * Init standard deviation of the table (default 0.02).
+   *
+   * @defaultValue `0.02`
+   */
   readonly initStd: number;
 }
 
@@ -222,8 +245,11 @@ export const streamSumHead: PluginDefinition<'head', StreamSumHeadConfig> = {
  * ```
  */
 export interface ConnectionPreset {
+  /** The `embedding` section. */
   readonly embedding: PluginSection;
+  /** The `connection` section. */
   readonly connection: PluginSection;
+  /** The `head` section. */
   readonly head: PluginSection;
 }
 

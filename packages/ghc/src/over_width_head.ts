@@ -13,6 +13,8 @@ export interface OverWidthHeadConfig {
   /**
    * GroupNorm before the reduction (default true). Applied only when D' is a
    * multiple of D (PAPER.md §6 Decision); `false` forces it off.
+   *
+   * @defaultValue `true`
    */
   readonly groupNorm: boolean;
 }

@@ -14,7 +14,15 @@ import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 
 import { registerGpuKernels } from './register_all.js';
 
-/** What to install when no adapter is found; shown in errors and test skips. */
+/**
+ * What to install when no adapter is found; shown in errors and test skips.
+ *
+ * @example
+ * ```ts
+ * const probe = await probeWebGpu();
+ * if (!probe.ok) console.log(`skipping webgpu tests: ${WEBGPU_INSTALL_HINT}`);
+ * ```
+ */
 export const WEBGPU_INSTALL_HINT =
   'no WebGPU adapter. Install a GPU driver with Vulkan (apt-get install libvulkan1 plus the vendor driver, e.g. NVIDIA\'s), ' +
   'or, for the CPU emulation (llvmpipe, slow), apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri and run with ' +
@@ -27,6 +35,13 @@ export const WEBGPU_INSTALL_HINT =
  *   OpenGL compatibility adapter (Mesa llvmpipe on a machine without a GPU).
  * - `native`: only a native adapter.
  * - `compatibility`: only the OpenGL compatibility adapter.
+ *
+ * @example
+ * ```ts
+ * const adapter: WebGpuAdapterChoice = process.env['CI'] ? 'compatibility' : 'auto';
+ * const probe = await probeWebGpu(adapter);
+ * if (probe.ok) await useWebGpu({ adapter });
+ * ```
  */
 export type WebGpuAdapterChoice = 'auto' | 'native' | 'compatibility';
 
@@ -63,7 +78,18 @@ export interface WebGpuAdapterSummary {
   readonly cpuEmulation: boolean;
 }
 
-/** Error thrown by {@link useWebGpu} when no adapter can be found. */
+/**
+ * Error thrown by {@link useWebGpu} when no adapter can be found.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await useWebGpu({ adapter: 'native' });
+ * } catch (e) {
+ *   if (e instanceof WebGpuUnavailableError) console.warn(e.message); // 'webgpu: …; no WebGPU adapter. Install …'
+ * }
+ * ```
+ */
 export class WebGpuUnavailableError extends Error {
   /** @param detail - What was tried. */
   constructor(detail: string) {

@@ -15,23 +15,59 @@ import { layerStats, reportLayer } from './report.js';
  * ```
  */
 export interface MoeConfig {
-  /** Routed experts E (default 8). */
+  /**
+   * Routed experts E (default 8).
+   *
+   * @defaultValue `8` (PAPER.md §8 Decision)
+   */
   readonly experts: number;
-  /** Experts per token k, 1 ≤ k ≤ E (default 2). */
+  /**
+   * Experts per token k, 1 ≤ k ≤ E (default 2, or E when E < 2).
+   *
+   * @defaultValue `min(2, experts)` (PAPER.md §8 Decision: top-2)
+   */
   readonly topK: number;
-  /** Hidden width H of each routed SwiGLU expert (default `round(ffnHidden / topK)`: active FFN params ≈ the dense FFN's). */
+  /**
+   * Hidden width H of each routed SwiGLU expert (default `round(ffnHidden / topK)`: active FFN params ≈ the dense FFN's).
+   *
+   * @defaultValue `max(1, round(ffnHidden / topK))`
+   */
   readonly expertHidden: number;
-  /** Always-on shared experts (default 0). */
+  /**
+   * Always-on shared experts (default 0).
+   *
+   * @defaultValue `0` (PAPER.md §8: optional shared expert)
+   */
   readonly sharedExperts: number;
-  /** Hidden width of each shared expert (default `expertHidden`). */
+  /**
+   * Hidden width of each shared expert (default `expertHidden`).
+   *
+   * @defaultValue `expertHidden`
+   */
   readonly sharedHidden: number;
-  /** α of the Switch balance loss α·E·Σ f_i·P_i (default 0.01; 0 turns it off). */
+  /**
+   * α of the Switch balance loss α·E·Σ f_i·P_i (default 0.01; 0 turns it off).
+   *
+   * @defaultValue `0.01` (PAPER.md §8: α = 0.01)
+   */
   readonly balanceLossWeight: number;
-  /** Weight of the router z-loss mean(logsumexp(logits)²) (default 0 = off). */
+  /**
+   * Weight of the router z-loss mean(logsumexp(logits)²) (default 0 = off).
+   *
+   * @defaultValue `0` (PAPER.md §8: optional router z-loss)
+   */
   readonly zLossWeight: number;
-  /** c in capacity = ceil(c·N·k/E) tokens per expert; 0 = dropless (default). */
+  /**
+   * c in capacity = ceil(c·N·k/E) tokens per expert; 0 = dropless (default).
+   *
+   * @defaultValue `0`, dropless (PAPER.md §8: dropless by default)
+   */
   readonly capacityFactor: number;
-  /** Divide the k selected probabilities by their sum (default false: use them as they are). */
+  /**
+   * Divide the k selected probabilities by their sum (default false: use them as they are).
+   *
+   * @defaultValue `false`
+   */
   readonly renormalize: boolean;
 }
 

@@ -11,15 +11,43 @@ import {
   type PluginDefinition,
 } from '@vwn/core';
 
-/** Config of the MTP objective. */
+/**
+ * Config of the MTP objective.
+ *
+ * @example
+ * ```ts
+ * const config: MtpConfig = multiTokenPrediction.parseConfig({ use: 'mtp' }, 'objectives[0]', dims);
+ * // { depth: 1, weight: 0.3 }
+ * assembleModel({ ...dims, objectives: [{ use: 'mtp', ...config }] });
+ * ```
+ */
 export interface MtpConfig {
-  /** Number of sequential modules k ≥ 1; module i predicts token t+i+1 (default 1: "next-2"). */
+  /**
+   * Number of sequential modules k ≥ 1; module i predicts token t+i+1 (default 1: "next-2").
+   * Must be < `seqLen - 1` so every module has targets.
+   *
+   * @defaultValue `1`
+   */
   readonly depth: number;
-  /** λ in L = L_main + λ · mean_i L_i (default 0.3, DeepSeek-V3's value; PAPER.md §7 Decision). */
+  /**
+   * λ in L = L_main + λ · mean_i L_i (default 0.3, DeepSeek-V3's value; PAPER.md §7 Decision).
+   *
+   * @defaultValue `0.3`
+   */
   readonly weight: number;
 }
 
-/** Module i's predictions: logits for token t+i+1 at every position t, with targets and the 0/1 mask of positions that have one. */
+/**
+ * Module i's predictions: logits for token t+i+1 at every position t, with targets and the 0/1 mask of positions that have one.
+ *
+ * @example
+ * ```ts
+ * const preds: MtpPrediction[] = module.predict(rows, state, ctx);
+ * const { logits, targets, mask } = preds[0]!;          // token t+2 at every position t
+ * const next2 = crossEntropy(logits, targets, mask);    // the `next2_loss` term
+ * tf.dispose(preds.flatMap((p) => [p.logits, p.targets, p.mask]));
+ * ```
+ */
 export interface MtpPrediction {
   /** `[N, V]`. */
   readonly logits: tf.Tensor2D;
@@ -29,7 +57,19 @@ export interface MtpPrediction {
   readonly mask: tf.Tensor1D;
 }
 
-/** The MTP objective module; `predict` exposes per-module logits (tests, speculative decoding). */
+/**
+ * The MTP objective module; `predict` exposes per-module logits (tests, speculative decoding).
+ *
+ * @example
+ * ```ts
+ * const model = assembleModel({ ...dims, objectives: [mtp({ depth: 1 })] });
+ * const module = model.objectives[0]!.module as MtpModule;
+ * const [B, W] = rows.shape; // rows: [B, T + 1] int32
+ * const ctx = createForwardContext(B, W - 1, false);
+ * const { state } = model.forward(tf.slice(rows, [0, 0], [B, W - 1]) as tf.Tensor2D, ctx); // [B·T, D']
+ * const [next2] = module.predict(rows, state, ctx); // next2.logits: [B·T, V]
+ * ```
+ */
 export interface MtpModule extends ObjectiveModule {
   /** Runs the k modules on `rows: [B, T+1]` from the main model's final state `[B·T, D']`. Caller owns the tensors. */
   predict(rows: tf.Tensor2D, finalState: tf.Tensor2D, ctx: import('@vwn/core').ForwardContext): MtpPrediction[];

@@ -9,7 +9,17 @@ export interface InspectOptions extends CommonOptions {
   readonly layers?: boolean | undefined;
 }
 
-/** Sums per-layer rows (`layers.3.ffn` → `layers.*.ffn`). */
+/**
+ * Sums per-layer rows (`layers.3.ffn` → `layers.*.ffn`).
+ *
+ * @example
+ * ```ts
+ * const model = assembleModel({ vocabSize: 256, dModel: 64, layers: 4, heads: 4, seqLen: 32 });
+ * groupLayers(model.accounting()).map((r) => r.component);
+ * // ['embedding', 'layers.*.mixer_norm', 'layers.*.mixer', 'layers.*.mixer_connection',
+ * //  'layers.*.ffn_norm', 'layers.*.ffn', 'layers.*.ffn_connection', 'head']
+ * ```
+ */
 export function groupLayers(rows: readonly AccountingRow[]): AccountingRow[] {
   const out = new Map<string, AccountingRow>();
   for (const r of rows) {

@@ -5,11 +5,27 @@ import type { ParameterStore } from '../params.js';
 import type { AdamW } from '../train/adamw.js';
 import { decodeSafetensors, encodeSafetensors, writeFileAtomic, type NamedArray } from './safetensors.js';
 
-/** Format tag written into every checkpoint's metadata. */
+/**
+ * Format tag written into every checkpoint's metadata.
+ *
+ * @example
+ * ```ts
+ * CHECKPOINT_FORMAT; // 'vwn-checkpoint/1'
+ * const { metadata } = decodeSafetensors(await readFile('runs/tiny/checkpoint.safetensors'));
+ * metadata['format'] === CHECKPOINT_FORMAT; // true for a vwn checkpoint
+ * ```
+ */
 export const CHECKPOINT_FORMAT = 'vwn-checkpoint/1';
 
 /**
  * Everything besides tensors a checkpoint holds (metadata key `vwn.state`, JSON).
+ *
+ * @example
+ * ```ts
+ * const state: CheckpointState = trainer.checkpointState();
+ * state.trainer; // { step, tokens, batchIndex, elapsedMs }
+ * await saveCheckpoint('snapshot.safetensors', trainer.model.params, trainer.optimizer, state);
+ * ```
  */
 export interface CheckpointState {
   /** The run config with every default resolved (model, train, data). */
@@ -25,8 +41,23 @@ export interface CheckpointState {
   };
 }
 
-/** Error for a checkpoint that cannot be used (corrupt, truncated, mismatched). */
+/**
+ * Error for a checkpoint that cannot be used (corrupt, truncated, mismatched).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await loadCheckpoint('runs/tiny/checkpoint.safetensors');
+ * } catch (e) {
+ *   if (e instanceof CheckpointError) console.error(e.message); // 'checkpoint runs/tiny/…: is truncated or corrupted: …'
+ * }
+ * ```
+ */
 export class CheckpointError extends Error {
+  /**
+   * @param path the checkpoint file
+   * @param reason what is wrong with it (appended to the message)
+   */
   constructor(path: string, reason: string) {
     super(`checkpoint ${path}: ${reason}`);
     this.name = 'CheckpointError';
@@ -77,10 +108,23 @@ export async function saveCheckpoint(
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
-/** A checkpoint read and verified from disk. */
+/**
+ * A checkpoint read and verified from disk.
+ *
+ * @example
+ * ```ts
+ * const ckpt: LoadedCheckpoint = await loadCheckpoint('runs/tiny/checkpoint.safetensors');
+ * ckpt.state.optimizerStep; // AdamW updates applied
+ * Object.keys(ckpt.tensors).filter((k) => !k.startsWith('optimizer.')); // weight names
+ * restoreWeights(ckpt, model.params, null);
+ * ```
+ */
 export interface LoadedCheckpoint {
+  /** The file it was read from. */
   readonly path: string;
+  /** The stored state plus the AdamW step count. */
   readonly state: CheckpointState & { readonly optimizerStep: number };
+  /** Weights by parameter name, and optimizer moments as `optimizer.m.<name>` / `optimizer.v.<name>`. */
   readonly tensors: Record<string, NamedArray>;
 }
 

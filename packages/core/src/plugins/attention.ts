@@ -4,9 +4,23 @@ import { ConfigError } from '../errors.js';
 import { linear } from '../nn.js';
 import type { PluginDefinition, SublayerModule } from '../plugin.js';
 
-/** Config of causal multi-head self-attention. */
+/**
+ * Config of causal multi-head self-attention.
+ *
+ * @example
+ * ```ts
+ * const config: AttentionConfig = causalSelfAttention.parseConfig({ use: 'attention' }, 'mixer', dims);
+ * config.ropeBase; // 10000
+ * assembleModel({ ...dims, mixer: { use: 'attention', ropeBase: 500000 } }); // longer-context RoPE
+ * ```
+ */
 export interface AttentionConfig {
-  /** RoPE base frequency (default 10000). */
+  /**
+   * RoPE base frequency (default 10000).
+   * Rotary angles are `t · ropeBase^(−2i/hd)` (PAPER.md §8: attention with RoPE).
+   *
+   * @defaultValue `10000`
+   */
   readonly ropeBase: number;
 }
 

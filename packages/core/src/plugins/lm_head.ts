@@ -4,7 +4,15 @@ import { ConfigError } from '../errors.js';
 import { linear, rmsNorm } from '../nn.js';
 import type { HeadModule, PluginDefinition } from '../plugin.js';
 
-/** Config of the baseline head (no fields). */
+/**
+ * Config of the baseline head (no fields).
+ *
+ * @example
+ * ```ts
+ * const config: LmHeadConfig = lmHead.parseConfig({ use: 'lm' }, 'head', dims); // {}
+ * assembleModel({ ...dims, head: { use: 'lm' }, tieEmbeddings: true });
+ * ```
+ */
 export type LmHeadConfig = Record<string, never>;
 
 /**

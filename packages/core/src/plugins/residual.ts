@@ -3,7 +3,15 @@ import { ConfigReader } from '../validate.js';
 import { ConfigError } from '../errors.js';
 import type { ConnectionModule, PluginDefinition } from '../plugin.js';
 
-/** Config of the residual connection (no fields). */
+/**
+ * Config of the residual connection (no fields).
+ *
+ * @example
+ * ```ts
+ * const config: ResidualConfig = residualConnection.parseConfig({ use: 'residual' }, 'connection', dims); // {}
+ * residualConnection.parseConfig({ use: 'residual', m: 2 }, 'connection', dims); // throws ConfigError 'connection.m: unknown field; allowed here: (none)'
+ * ```
+ */
 export type ResidualConfig = Record<string, never>;
 
 /**

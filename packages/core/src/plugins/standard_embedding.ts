@@ -2,9 +2,21 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from '../validate.js';
 import type { EmbeddingModule, PluginDefinition } from '../plugin.js';
 
-/** Config of the standard embedding. */
+/**
+ * Config of the standard embedding.
+ *
+ * @example
+ * ```ts
+ * const config: StandardEmbeddingConfig = { initStd: 0.02 };
+ * assembleModel({ ...dims, embedding: { use: 'standard', ...config } });
+ * ```
+ */
 export interface StandardEmbeddingConfig {
-  /** Init standard deviation (default 0.02, PAPER.md §8). */
+  /**
+   * Init standard deviation (default 0.02, PAPER.md §8).
+   *
+   * @defaultValue `0.02`
+   */
   readonly initStd: number;
 }
 

@@ -3,9 +3,23 @@ import { ConfigReader } from '../validate.js';
 import { linear, silu } from '../nn.js';
 import type { PluginDefinition, SublayerModule } from '../plugin.js';
 
-/** Config of the dense SwiGLU FFN. */
+/**
+ * Config of the dense SwiGLU FFN.
+ *
+ * @example
+ * ```ts
+ * const config: SwigluConfig = swigluFeedForward.parseConfig({ use: 'swiglu' }, 'ffn', dims);
+ * config.hidden; // dims.ffnHidden, e.g. 176 for D = 64
+ * assembleModel({ ...dims, ffn: { use: 'swiglu', hidden: 512 } });
+ * ```
+ */
 export interface SwigluConfig {
-  /** Hidden width F (default: the model's `ffnHidden`). */
+  /**
+   * Hidden width F (default: the model's `ffnHidden`).
+   * PAPER.md §8: SwiGLU FFN.
+   *
+   * @defaultValue `ffnHidden` of the model (`ceil(8·D/3/8)·8`)
+   */
   readonly hidden: number;
 }
 

@@ -1,12 +1,39 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Parameter } from '../params.js';
 
-/** AdamW hyper-parameters (PAPER.md §8 defaults: β = 0.9, 0.95; wd 0.1). */
+/**
+ * AdamW hyper-parameters (PAPER.md §8 defaults: β = 0.9, 0.95; wd 0.1).
+ *
+ * @example
+ * ```ts
+ * const cfg: AdamWConfig = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+ * const opt = new AdamW(model.params.list(), cfg);
+ * ```
+ */
 export interface AdamWConfig {
+  /**
+   * First-moment decay β₁ (PAPER.md §8).
+   *
+   * @defaultValue `0.9` (`TrainConfig.beta1`, which {@link Trainer.create} passes in)
+   */
   readonly beta1: number;
+  /**
+   * Second-moment decay β₂ (PAPER.md §8).
+   *
+   * @defaultValue `0.95` (`TrainConfig.beta2`)
+   */
   readonly beta2: number;
+  /**
+   * ε added to √v̂ in the denominator.
+   *
+   * @defaultValue `1e-8` (`TrainConfig.eps`)
+   */
   readonly eps: number;
-  /** Decoupled weight decay, applied only to parameters whose `decay` flag is set. */
+  /**
+   * Decoupled weight decay, applied only to parameters whose `decay` flag is set.
+   *
+   * @defaultValue `0.1` (`TrainConfig.weightDecay`, PAPER.md §8)
+   */
   readonly weightDecay: number;
 }
 

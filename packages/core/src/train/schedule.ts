@@ -1,14 +1,43 @@
-/** Learning-rate schedule settings. */
+/**
+ * Learning-rate schedule settings.
+ *
+ * @example
+ * ```ts
+ * const cfg: ScheduleConfig = { lr: 3e-3, minLr: 3e-4, warmupSteps: 40, schedule: 'cosine', totalSteps: 600 };
+ * learningRate(cfg, 39);  // 3e-3 (end of warm-up)
+ * learningRate(cfg, 599); // ≈ 3e-4
+ * ```
+ */
 export interface ScheduleConfig {
-  /** Peak learning rate. */
+  /**
+   * Peak learning rate.
+   *
+   * @defaultValue `1e-3` (`TrainConfig.lr`; the trainer passes its train config)
+   */
   readonly lr: number;
-  /** Final learning rate of the cosine schedule. */
+  /**
+   * Final learning rate of the cosine schedule.
+   *
+   * @defaultValue `lr / 10` (`TrainConfig.minLr`)
+   */
   readonly minLr: number;
-  /** Linear warm-up steps from 0 to `lr`. */
+  /**
+   * Linear warm-up steps from 0 to `lr`.
+   *
+   * @defaultValue `min(100, floor(steps / 10))` (`TrainConfig.warmupSteps`)
+   */
   readonly warmupSteps: number;
-  /** `cosine` decays to `minLr` at `totalSteps`; `constant` stays at `lr`. */
+  /**
+   * `cosine` decays to `minLr` at `totalSteps`; `constant` stays at `lr`.
+   *
+   * @defaultValue `'cosine'` (`TrainConfig.schedule`, PAPER.md §8)
+   */
   readonly schedule: 'cosine' | 'constant';
-  /** Total optimizer steps of the run. */
+  /**
+   * Total optimizer steps of the run.
+   *
+   * @defaultValue `TrainConfig.steps` (1000)
+   */
   readonly totalSteps: number;
 }
 

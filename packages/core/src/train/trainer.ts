@@ -13,14 +13,31 @@ import { AdamW } from './adamw.js';
 import { learningRate } from './schedule.js';
 import { sumTensors } from '../nn.js';
 
-/** File names inside a run directory. */
+/**
+ * File names inside a run directory.
+ *
+ * @example
+ * ```ts
+ * RUN_FILES; // { checkpoint: 'checkpoint.safetensors', metrics: 'metrics.jsonl', config: 'config.json' }
+ * const ckpt = await loadCheckpoint(join('runs/tiny', RUN_FILES.checkpoint));
+ * ```
+ */
 export const RUN_FILES = {
   checkpoint: 'checkpoint.safetensors',
   metrics: 'metrics.jsonl',
   config: 'config.json',
 } as const;
 
-/** One line of `metrics.jsonl` for a training step. */
+/**
+ * One line of `metrics.jsonl` for a training step.
+ *
+ * @example
+ * ```ts
+ * const rec: TrainRecord = await trainer.trainStep();
+ * console.log(rec.step, rec.loss.toFixed(3), rec.lr, Math.round(rec.tokensPerSecond));
+ * rec.metrics; // plugin metrics, e.g. MoE expert load arrays
+ * ```
+ */
 export interface TrainRecord {
   readonly type: 'train';
   /** Optimizer steps completed (1-based after the step). */
@@ -45,7 +62,16 @@ export interface TrainRecord {
   readonly tensors: number;
 }
 
-/** One line of `metrics.jsonl` for a held-out evaluation. */
+/**
+ * One line of `metrics.jsonl` for a held-out evaluation.
+ *
+ * @example
+ * ```ts
+ * const ev: EvalRecord = await trainer.evaluate();
+ * ev.loss;                // held-out next-token loss (nats)
+ * ev.terms['next2_loss']; // with the MTP objective
+ * ```
+ */
 export interface EvalRecord {
   readonly type: 'eval';
   readonly step: number;
@@ -56,18 +82,53 @@ export interface EvalRecord {
   readonly terms: Record<string, number>;
 }
 
-/** A line of `metrics.jsonl`. */
+/**
+ * A line of `metrics.jsonl`.
+ *
+ * @example
+ * ```ts
+ * const records = readFileSync('runs/tiny/metrics.jsonl', 'utf8').trim().split('\n')
+ *   .map((line) => JSON.parse(line) as MetricsRecord);
+ * const evals = records.filter((r): r is EvalRecord => r.type === 'eval');
+ * ```
+ */
 export type MetricsRecord = TrainRecord | EvalRecord;
 
-/** Options of {@link Trainer.create}. */
+/**
+ * Options of {@link Trainer.create}.
+ *
+ * @example
+ * ```ts
+ * const opts: TrainerOptions = {
+ *   config: resolveRunConfig({ dModel: 64, layers: 2, heads: 4, seqLen: 64 }, corpus.tokenizer.vocabSize),
+ *   corpus, outDir: 'runs/small', resume: true,
+ *   onRecord: (r) => { if (r.type === 'eval') console.log(r.step, r.loss); },
+ * };
+ * const trainer = await Trainer.create(opts);
+ * ```
+ */
 export interface TrainerOptions {
+  /** The resolved run config (model, train, data). */
   readonly config: RunConfig;
+  /** Tokenized text; batches come from `corpus.train`, evaluation from `corpus.validation`. */
   readonly corpus: Corpus;
-  /** Run directory for the checkpoint and metrics; none = keep everything in memory. */
+  /**
+   * Run directory for the checkpoint and metrics; none = keep everything in memory.
+   *
+   * @defaultValue `undefined` (in memory)
+   */
   readonly outDir?: string;
-  /** Continue from `outDir`'s checkpoint when there is one. */
+  /**
+   * Continue from `outDir`'s checkpoint when there is one.
+   *
+   * @defaultValue `false`
+   */
   readonly resume?: boolean;
-  /** Called with every record as it is produced. */
+  /**
+   * Called with every record as it is produced.
+   *
+   * @defaultValue `undefined`
+   */
   readonly onRecord?: (record: MetricsRecord) => void;
 }
 
