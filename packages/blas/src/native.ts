@@ -70,7 +70,7 @@ export function loadBlas(): Blas | null {
   }
   const path = addonPath();
   if (!existsSync(path)) {
-    loadError = `native addon not built (${path} missing; install libopenblas-dev and run \`npx node-gyp rebuild\` in @vwn/blas)`;
+    loadError = `native addon not built (${path} missing; install libopenblas-dev, then \`npm install-scripts approve @vwn/blas && npm rebuild @vwn/blas\` (older npm: \`npm rebuild @vwn/blas\`))`;
     return (cached = null);
   }
   try {

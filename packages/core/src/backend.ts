@@ -118,7 +118,7 @@ export async function useBackend(name: string): Promise<{ backend: string; note:
       if (!blas?.enabled) {
         throw new ConfigError(
           'backend',
-          `"native" needs @vwn/blas with its addon built (Linux: apt-get install libopenblas-dev, then npm rebuild @vwn/blas): ${blas?.note ?? '@vwn/blas is not installed'}`,
+          `"native" needs @vwn/blas with its addon built (Linux: apt-get install libopenblas-dev, then "npm install-scripts approve @vwn/blas && npm rebuild @vwn/blas"; older npm: "npm rebuild @vwn/blas"): ${blas?.note ?? '@vwn/blas is not installed'}`,
         );
       }
       return { backend: 'wasm', note: `native: wasm + ${blas.note}` };

@@ -1,0 +1,86 @@
+// The published documentation: `npm run docs` (typedoc, packages mode) must
+// build without a warning, every public export must carry an example, and every
+// package README must have the sections users look for.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const packages = readdirSync(join(ROOT, 'packages')).filter((d) => existsSync(join(ROOT, 'packages', d, 'package.json')));
+
+interface Reflection {
+  name: string;
+  kind: number;
+  comment?: { summary?: unknown[]; blockTags?: Array<{ tag: string }> };
+  signatures?: Reflection[];
+  children?: Reflection[];
+}
+
+let out = '';
+let log = '';
+let project: { children: Reflection[] } = { children: [] };
+
+beforeAll(async () => {
+  out = await mkdtemp(join(tmpdir(), 'vwn-docs-'));
+  log = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', join(out, 'site'), '--json', join(out, 'api.json'), '--treatWarningsAsErrors'],
+      { cwd: ROOT, timeout: 240_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => (err ? reject(new Error(`typedoc failed:\n${stdout}${stderr}`)) : resolve(`${stdout}${stderr}`)),
+    );
+  });
+  project = JSON.parse(await readFile(join(out, 'api.json'), 'utf8'));
+}, 300_000);
+
+afterAll(async () => {
+  if (out) await rm(out, { recursive: true, force: true });
+});
+
+describe('API docs (typedoc)', () => {
+  it('builds one site for every package with zero warnings', () => {
+    expect(log).not.toMatch(/\[warning\]/);
+    expect(project.children.map((m) => m.name).sort()).toEqual(packages.map((p) => `@vwn/${p}`).sort());
+    for (const p of packages) expect(existsSync(join(out, 'site', 'modules', `_vwn_${p}.html`)), p).toBe(true);
+  });
+
+  it('documents every public export with a description and an @example', () => {
+    const missing: string[] = [];
+    for (const mod of project.children) {
+      for (const c of mod.children ?? []) {
+        const comments = [c.comment, ...(c.signatures ?? []).map((s) => s.comment)].filter((x) => x !== undefined);
+        const described = comments.some((cm) => (cm.summary?.length ?? 0) > 0);
+        const example = comments.some((cm) => (cm.blockTags ?? []).some((t) => t.tag === '@example'));
+        if (!described || !example) missing.push(`${mod.name}: ${c.name}${described ? '' : ' (no description)'}${example ? '' : ' (no @example)'}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('examples/', () => {
+  it('type-checks under the strict project settings (against the built packages)', async () => {
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    await new Promise<void>((resolve, reject) =>
+      execFile(process.execPath, [tsc, '-p', join(ROOT, 'examples', 'tsconfig.json')], { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`tsc -p examples failed:\n${stdout}${stderr}`)) : resolve(),
+      ),
+    );
+  });
+});
+
+describe.each(packages)('packages/%s/README.md', (dir) => {
+  it('says what it is, how to install it, shows a runnable example and points to the API docs', () => {
+    const readme = readFileSync(join(ROOT, 'packages', dir, 'README.md'), 'utf8');
+    expect(readme).toMatch(new RegExp(`^# @vwn/${dir}\\n\\n\\S`)); // title, then a description paragraph
+    expect(readme).toMatch(/^## Install\n\n```sh\nnpm install /m);
+    expect(readme).toMatch(/^## Example\n\n<!-- readme-example -->\n```(ts|sh)\n/m);
+    expect(readme).toContain(`docs/api/modules/_vwn_${dir}.html`);
+    const example = /<!-- readme-example -->\n```\w+\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect(example.trimEnd().split('\n').length, 'example length in lines').toBeLessThanOrEqual(10);
+  });
+});

@@ -1,0 +1,62 @@
+// Reads the parts of a package README that the packaging test executes:
+// the install block (the first ```sh block with an `npm install` line) and the
+// example block (the fenced block right after `<!-- readme-example -->`).
+
+/** One shell command of a README block, without its trailing comment. */
+export interface ShellLine {
+  readonly command: string;
+}
+
+export interface ReadmeParts {
+  /** Shell commands of the install block, in order. */
+  readonly install: readonly ShellLine[];
+  /** The example: its language (`ts` or `sh`) and source. */
+  readonly example: { readonly lang: string; readonly source: string };
+}
+
+const FENCE = /```(\w+)\n([\s\S]*?)```/g;
+
+/** Strips a trailing `# comment` outside quotes from one shell line. */
+export function stripShellComment(line: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]!))) {
+      return line.slice(0, i).trimEnd();
+    }
+  }
+  return line.trimEnd();
+}
+
+/** Splits a shell block into commands (comments and blank lines dropped). */
+export function shellLines(source: string): ShellLine[] {
+  return source
+    .split('\n')
+    .map((l) => stripShellComment(l).trim())
+    .filter((l) => l.length > 0)
+    .map((command) => ({ command }));
+}
+
+/** Finds the install and example blocks; throws naming what is missing. */
+export function readmeParts(readme: string, where: string): ReadmeParts {
+  const blocks = [...readme.matchAll(FENCE)].map((m) => ({ lang: m[1]!, source: m[2]!, index: m.index! }));
+  const installBlock = blocks.find((b) => b.lang === 'sh' && /^npm install /m.test(b.source));
+  if (!installBlock) throw new Error(`${where}: no \`\`\`sh block with an "npm install" line`);
+  const marker = readme.indexOf('<!-- readme-example -->');
+  if (marker < 0) throw new Error(`${where}: no <!-- readme-example --> marker`);
+  const example = blocks.find((b) => b.index > marker);
+  if (!example || readme.slice(marker, example.index).trim() !== '<!-- readme-example -->') {
+    throw new Error(`${where}: <!-- readme-example --> must be followed directly by a fenced block`);
+  }
+  return { install: shellLines(installBlock.source), example: { lang: example.lang, source: example.source } };
+}
+
+/** `npm install a b --flag` → the package specs (flags dropped). */
+export function installedPackages(command: string): string[] {
+  const words = command.split(/\s+/).slice(2);
+  return words.filter((w) => !w.startsWith('-'));
+}
