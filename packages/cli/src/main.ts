@@ -30,6 +30,17 @@ const COMMON_HELP = `  --config FILE     JSON run config merged over the preset 
   --json            machine-readable output on stdout
   -h, --help        this help`;
 
+/** The common flags' help, minus the flags a command's own usage already describes (e.g. ablate's `--config`). */
+function commonHelpFor(usage: string): string {
+  const blocks: string[][] = [];
+  for (const line of COMMON_HELP.split('\n')) {
+    if (/^ {2}-/.test(line)) blocks.push([line]);
+    else blocks[blocks.length - 1]!.push(line); // continuation of the previous flag
+  }
+  const own = new Set([...usage.matchAll(/^ {2}(--?[\w-]+)/gm)].map((m) => m[1]));
+  return blocks.filter((b) => !own.has(/^ {2}(--?[\w-]+)/.exec(b[0]!)![1])).map((b) => b.join('\n')).join('\n');
+}
+
 /**
  * One `vwn` subcommand: help text, its flags and what it runs.
  *
@@ -187,7 +198,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseArgs({ args: rest, options: { ...common, ...command.options }, allowPositionals: true, strict: true });
     if (values['help']) {
-      process.stdout.write(`${command.usage}\n${COMMON_HELP}\n`);
+      process.stdout.write(`${command.usage}\n${commonHelpFor(command.usage)}\n`);
       return 0;
     }
     if (positionals.length > (command.positionals ? 1 : 0)) {

@@ -33,6 +33,12 @@ describe('vwn CLI', () => {
     const t = await vwn('train', '--help');
     expect(t.out).toMatch(/--resume/);
     expect(t.out).toMatch(/--preset NAME/);
+    // A flag the command describes itself is not listed again from the common ones.
+    const a = await vwn('ablate', '--help');
+    for (const flag of ['--config', '--preset', '--out', '--backend', '--json']) {
+      expect(a.out.split('\n').filter((l) => l.startsWith(`  ${flag} `)), flag).toHaveLength(1);
+    }
+    expect(a.out).toMatch(/--config FILE {5}a grid/);
   });
 
   it('inspect --json reports per-component params and FLOPs that add up', async () => {
