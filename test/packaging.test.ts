@@ -122,7 +122,7 @@ afterAll(async () => {
 });
 
 describe.each(workspaces)('$name', (ws) => {
-  it('tarball: publint --strict and arethetypeswrong find nothing; it ships dist, README and LICENSE only', async () => {
+  it('tarball: publint --strict and arethetypeswrong find nothing; it ships dist, README and LICENSE, and no tests', async () => {
     const tgz = await readFile(tarballs.get(ws.name)!);
     const pkgJson = JSON.parse(await readFile(join(ws.dir, 'package.json'), 'utf8'));
     const tarball = tgz.buffer.slice(tgz.byteOffset, tgz.byteOffset + tgz.byteLength);
