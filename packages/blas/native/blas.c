@@ -7,6 +7,9 @@
  *   gemm(transA, transB, M, N, K, alpha, A, B, beta, C, aOffs, bOffs, cOffs)
  *     for i in 0..aOffs.length: C[cOffs[i]..] = alpha·op(A[aOffs[i]..])·op(B[bOffs[i]..]) + beta·C
  *     A, B, C: Float32Array; aOffs, bOffs, cOffs: Int32Array of equal length.
+ *   transpose(src, dst, B, R, C, E)
+ *     dst[b, c, r, :] = src[b, r, c, :] for src viewed as [B, R, C, E] (4-byte elements):
+ *     every tensor transpose tfjs runs reduces to this after merging axes (see src/kernels.ts).
  *   setNumThreads(n), getNumThreads(), config()
  */
 #include <node_api.h>
@@ -106,6 +109,71 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * dst[b][c][r][:] = src[b][r][c][:]. Single elements move in 8×8 tiles, one destination row
+ * at a time: larger tiles thrash the cache when R or C is a power of two (every destination
+ * row of a tile maps to the same cache set). Measured on 2-D [65536, 32], [32, 65536],
+ * [48, 65536], [2048, 1024]: 1.0–1.8 ms, vs 2.2–6.8 ms with 32×32 tiles.
+ */
+static void transpose4(const float* src, float* dst, size_t B, size_t R, size_t C, size_t E) {
+  const size_t T = 8, plane = R * C * E;
+  for (size_t b = 0; b < B; b++) {
+    const float* s = src + b * plane;
+    float* d = dst + b * plane;
+    if (E == 1) {
+      for (size_t r0 = 0; r0 < R; r0 += T) {
+        const size_t r1 = r0 + T < R ? r0 + T : R;
+        for (size_t c0 = 0; c0 < C; c0 += T) {
+          const size_t c1 = c0 + T < C ? c0 + T : C;
+          for (size_t c = c0; c < c1; c++) {
+            float* dc = d + c * R;
+            for (size_t r = r0; r < r1; r++) dc[r] = s[r * C + c];
+          }
+        }
+      }
+    } else {
+      for (size_t r = 0; r < R; r++)
+        for (size_t c = 0; c < C; c++) memcpy(d + (c * R + r) * E, s + (r * C + c) * E, E * sizeof(float));
+    }
+  }
+}
+
+static napi_value Transpose(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, "@vwn/blas transpose: expected 6 arguments");
+    return NULL;
+  }
+  float *src, *dst;
+  size_t ls, ld;
+  if (!get_f32(env, argv[0], &src, &ls) || !get_f32(env, argv[1], &dst, &ld)) {
+    napi_throw_type_error(env, NULL, "@vwn/blas transpose: src and dst must be Float32Arrays");
+    return NULL;
+  }
+  int64_t dims[4];
+  for (int i = 0; i < 4; i++) {
+    CHECK(napi_get_value_int64(env, argv[2 + i], &dims[i]));
+    if (dims[i] < 0) {
+      napi_throw_range_error(env, NULL, "@vwn/blas transpose: negative dimension");
+      return NULL;
+    }
+  }
+  const size_t total = (size_t)dims[0] * (size_t)dims[1] * (size_t)dims[2] * (size_t)dims[3];
+  if (total > ls || total > ld) {
+    napi_throw_range_error(env, NULL, "@vwn/blas transpose: operand out of bounds");
+    return NULL;
+  }
+  if (total == 0) return NULL;
+  if ((src < dst + total) && (dst < src + total)) {
+    napi_throw_range_error(env, NULL, "@vwn/blas transpose: src and dst overlap");
+    return NULL;
+  }
+  transpose4(src, dst, (size_t)dims[0], (size_t)dims[1], (size_t)dims[2], (size_t)dims[3]);
+  return NULL;
+}
+
 static napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -145,6 +213,7 @@ static napi_value Config(napi_env env, napi_callback_info info) {
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"transpose", NULL, Transpose, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setNumThreads", NULL, SetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getNumThreads", NULL, GetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -22,6 +22,7 @@ export {
   blasKernelsActive,
   enableNativeBlas,
   planMatMul,
+  planTranspose,
   BLAS_BACKENDS,
   BLAS_KERNELS,
   type EnableOptions,

@@ -14,17 +14,18 @@ export const BLAS_BACKENDS = ['cpu', 'wasm'] as const;
 
 /**
  * Kernel names replaced (tfjs 4.22: `tf.matMul` → `BatchMatMul`, `tf.fused.matMul` → `_FusedMatMul`;
- * on wasm also `Identity` and same-dtype `Cast`, which tfjs-wasm copies but can share, and
- * row-`GatherV2` and axis-0 `SplitV`, which tfjs-wasm runs element by element).
+ * on wasm also `Identity` and same-dtype `Cast`, which tfjs-wasm copies but can share,
+ * row-`GatherV2` and axis-0 `SplitV`, which tfjs-wasm runs element by element, and, with the
+ * native addon, `Transpose`, which tfjs-wasm runs 6–50× slower than a copy of the same bytes).
  *
  * @example
  * ```ts
- * BLAS_KERNELS; // ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV']
+ * BLAS_KERNELS; // ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV', 'Transpose']
  * const replaced = registerBlasKernels('wasm');
  * replaced.every((k) => (BLAS_KERNELS as readonly string[]).includes(k)); // true
  * ```
  */
-export const BLAS_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV'] as const;
+export const BLAS_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV', 'Transpose'] as const;
 
 type Info = tf.TensorInfo;
 interface Args {
@@ -348,6 +349,70 @@ function wasmRowSplit(original: KernelFn): KernelFn {
   };
 }
 
+/**
+ * How the native `Transpose` kernel runs a permutation: as `[B, R, C, E] → [B, C, R, E]`
+ * (swap two neighbouring blocks of axes, moving `E` contiguous elements at a time),
+ * after dropping size-1 axes and merging input axes that stay adjacent in the output.
+ * That covers 2-D transposes, batched ones (`[0, 2, 1]`), attention's `[0, 2, 1, 3]`
+ * and identities; null for the rest (a full 3-axis reversal…), which tfjs-wasm runs.
+ *
+ * @param shape - input shape.
+ * @param perm - output axis i is input axis `perm[i]`.
+ * @returns `[B, R, C, E]`, or null.
+ * @example
+ * ```ts
+ * planTranspose([65536, 32], [1, 0]);          // [1, 65536, 32, 1]
+ * planTranspose([8, 256, 4, 64], [0, 2, 1, 3]); // [8, 256, 4, 64]
+ * planTranspose([8, 1, 256, 4, 64], [0, 3, 1, 2, 4]); // [8, 256, 4, 64] (size-1 axis dropped)
+ * planTranspose([2, 3, 4], [2, 1, 0]);          // null
+ * ```
+ */
+export function planTranspose(shape: readonly number[], perm: readonly number[]): [number, number, number, number] | null {
+  const keep = shape.map((d, i) => (d === 1 ? -1 : i)).filter((i) => i >= 0); // input axes of size > 1
+  const rank = new Map(keep.map((a, i) => [a, i]));
+  const p = perm.filter((a) => rank.has(a)).map((a) => rank.get(a)!); // perm over kept axes
+  const s = keep.map((a) => shape[a]!);
+  // Merge output neighbours that are input neighbours: p[i + 1] === p[i] + 1.
+  const groups: number[][] = [];
+  for (const a of p) {
+    const last = groups[groups.length - 1];
+    if (last && last[last.length - 1]! + 1 === a) last.push(a);
+    else groups.push([a]);
+  }
+  const order = groups.map((g) => g[0]!).sort((x, y) => x - y); // groups in input order
+  const size = (g: number[]) => g.reduce((acc, a) => acc * s[a]!, 1);
+  const inGroups = order.map((first) => groups.find((g) => g[0] === first)!);
+  const q = groups.map((g) => order.indexOf(g[0]!)); // output position → input group
+  const d = inGroups.map(size);
+  const key = q.join(',');
+  if (q.length <= 1) return [1, 1, 1, d[0] ?? 1];
+  if (key === '1,0') return [1, d[0]!, d[1]!, 1];
+  if (key === '0,2,1') return [d[0]!, d[1]!, d[2]!, 1];
+  if (key === '1,0,2') return [1, d[0]!, d[1]!, d[2]!];
+  if (key === '0,2,1,3') return [d[0]!, d[1]!, d[2]!, d[3]!];
+  return null;
+}
+
+/** `Transpose` on the native addon for 4-byte dtypes whose permutation {@link planTranspose} maps; else tfjs-wasm's. */
+function wasmTranspose(blas: Blas, original: KernelFn): KernelFn {
+  return (args) => {
+    const { x } = args.inputs as { x: Info };
+    const perm = (args.attrs['perm'] as number[] | undefined) ?? [...x.shape.keys()].reverse();
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || perm.length !== x.shape.length) return original(args);
+    const plan = planTranspose(x.shape, perm);
+    // Small planes (e.g. GHC's per-token [32, 32]) stay on tfjs-wasm, whose XNNPACK transpose is faster there.
+    if (!plan || plan[1] * plan[2] * plan[3] <= 4096) return original(args);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(perm.map((a) => x.shape[a]!), x.dtype);
+    const n = x.shape.reduce((a, b) => a * b, 1);
+    if (n === 0) return out;
+    const f32 = (v: Float32Array) => new Float32Array(v.buffer, v.byteOffset, n); // int32 bits travel unchanged
+    const xv = backend.typedArrayFromHeap(x); // after makeOutput, which may grow the heap
+    blas.transpose(f32(xv), f32(backend.typedArrayFromHeap(out)), ...plan);
+    return out;
+  };
+}
+
 const ACTIVATIONS: Record<string, string | null> = {
   linear: null, relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu', prelu: 'Prelu',
 };
@@ -475,15 +540,21 @@ function installMatMul(backendName: string, blas: Blas | null): string[] {
     const split = fallbackOf('SplitV');
     if (split && process.env['VWN_WASM_SPLIT'] !== '0') install('SplitV', () => wasmRowSplit(split));
   }
+  if (blas && backendName === 'wasm' && process.env['VWN_WASM_TRANSPOSE'] !== '0') {
+    const orig = fallbackOf('Transpose');
+    if (orig) install('Transpose', () => wasmTranspose(blas, orig));
+  }
   const fusedFallback = fallbackOf('_FusedMatMul');
   if (blas && fusedFallback) {
     const ourMm = ours.get(`BatchMatMul/${backendName}`)!.kernelFunc as unknown as KernelFn;
     install('_FusedMatMul', () => fusedMatMul(backendName, ourMm, fusedFallback));
   } else if (!blas) {
-    // tfjs's own fused kernel stays; make sure a previous BLAS one is gone.
-    const key = `_FusedMatMul/${backendName}`;
-    const orig = originals.get(key);
-    if (orig && ours.get(key) && current('_FusedMatMul') === ours.get(key)) swap(orig);
+    // tfjs's own fused matMul and transpose stay; make sure previous BLAS ones are gone.
+    for (const name of ['_FusedMatMul', 'Transpose']) {
+      const key = `${name}/${backendName}`;
+      const orig = originals.get(key);
+      if (orig && ours.get(key) && current(name) === ours.get(key)) swap(orig);
+    }
   }
   return done;
 }

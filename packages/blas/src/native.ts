@@ -25,6 +25,11 @@ export interface Blas {
     A: Float32Array, B: Float32Array, beta: number, C: Float32Array,
     aOffs: Int32Array, bOffs: Int32Array, cOffs: Int32Array,
   ): void;
+  /**
+   * `dst[b, c, r, :] = src[b, r, c, :]` for `src` viewed as `[B, R, C, E]` (4-byte elements; float32 and
+   * int32 data both travel as Float32Array views). `src` and `dst` must not overlap.
+   */
+  transpose(src: Float32Array, dst: Float32Array, B: number, R: number, C: number, E: number): void;
   /** Sets OpenBLAS's thread count (no-op on Accelerate). */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count (0 on Accelerate). */

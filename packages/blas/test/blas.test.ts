@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { assembleModel, useBackend } from '@vwn/core';
 import {
-  blasKernelsActive, blasLoadError, enableNativeBlas, loadBlas, registerBlasKernels, registerWasmMatMulFix, unregisterBlasKernels,
+  blasKernelsActive, blasLoadError, enableNativeBlas, loadBlas, planTranspose, registerBlasKernels, registerWasmMatMulFix, unregisterBlasKernels,
 } from '@vwn/blas';
 
 const blas = loadBlas();
@@ -272,5 +272,67 @@ describe('enableNativeBlas', () => {
     if (blas) expect(r.note).toMatch(/native BLAS matMul/);
     unregisterBlasKernels('wasm');
     unregisterBlasKernels('cpu');
+  });
+});
+
+describe('planTranspose', () => {
+  it('maps permutations to [B, R, C, E] block swaps after dropping size-1 axes and merging', () => {
+    expect(planTranspose([65536, 32], [1, 0])).toEqual([1, 65536, 32, 1]);
+    expect(planTranspose([2048, 32, 32], [0, 2, 1])).toEqual([2048, 32, 32, 1]);
+    expect(planTranspose([8, 256, 4, 64], [0, 2, 1, 3])).toEqual([8, 256, 4, 64]);
+    expect(planTranspose([5, 6, 7], [1, 0, 2])).toEqual([1, 5, 6, 7]);
+    expect(planTranspose([8, 1, 256, 4, 64], [0, 3, 1, 2, 4])).toEqual([8, 256, 4, 64]);
+    expect(planTranspose([2, 3, 4, 5], [2, 3, 0, 1])).toEqual([1, 6, 20, 1]); // [2·3, 4·5] → [4·5, 2·3]
+    expect(planTranspose([2, 3, 4], [0, 1, 2])).toEqual([1, 1, 1, 24]); // identity: one copy
+    expect(planTranspose([1, 1], [1, 0])).toEqual([1, 1, 1, 1]);
+    expect(planTranspose([2, 3, 4], [2, 1, 0])).toBeNull();
+    expect(planTranspose([2, 3, 4, 5], [3, 1, 2, 0])).toBeNull();
+  });
+});
+
+describe.skipIf(!blas)('native wasm Transpose', () => {
+  it('equals tfjs-wasm bit for bit (2-D, batched, heads, size-1 axes, int32, empty); other cases fall back', async () => {
+    await useBackend('wasm');
+    const f = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+    const cases: Array<[tf.Tensor, number[]]> = [
+      [f([70, 65], 1), [1, 0]], // odd sizes, plane > 4096
+      [f([512, 32], 2), [1, 0]], // power-of-two stride
+      [f([3, 80, 60], 3), [0, 2, 1]],
+      [f([2, 64, 4, 40], 4), [0, 2, 1, 3]],
+      [f([40, 1, 70, 3], 5), [2, 1, 0, 3]], // = [1,0,2] after dropping the size-1 axis
+      [f([6, 7, 8, 9], 6), [2, 3, 0, 1]],
+      [tf.cast(tf.mul(f([90, 50], 7), 1000), 'int32'), [1, 0]],
+      [f([0, 5000], 8), [1, 0]],
+      [f([20, 30, 40], 9), [2, 1, 0]], // not a block swap: tfjs-wasm
+      [f([2, 16, 16], 10), [0, 2, 1]], // small planes: tfjs-wasm
+      [tf.greater(f([100, 50], 11), 0), [1, 0]], // bool: tfjs-wasm
+    ];
+    unregisterBlasKernels('wasm');
+    const ref = cases.map(([x, perm]) => tf.transpose(x, perm));
+    expect(enableNativeBlas({ backends: ['wasm'] }).enabled).toBe(true);
+    expect(tf.getKernel('Transpose', 'wasm')).not.toBe(undefined);
+    for (const [i, [x, perm]] of cases.entries()) {
+      const got = tf.transpose(x, perm);
+      expect(got.shape, `case ${i}`).toEqual(ref[i]!.shape);
+      expect(got.dtype, `case ${i}`).toBe(ref[i]!.dtype);
+      expect(Array.from(got.dataSync()), `case ${i}`).toEqual(Array.from(ref[i]!.dataSync()));
+      got.dispose();
+    }
+    // Gradients go through Transpose too (its gradient is the inverse transpose).
+    const x = f([3, 80, 60], 12);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.transpose(t, [0, 2, 1]), tf.range(0, 3 * 60 * 80).reshape([3, 60, 80]))))(x);
+    expect(Array.from(g.dataSync()).slice(0, 3)).toEqual([0, 80, 160]); // d/dx[0,0,j] = index of [0,j,0] in the output
+    tf.dispose([...cases.map((c) => c[0]), ...ref, x, g]);
+    unregisterBlasKernels('wasm');
+  });
+
+  it('refuses overlapping or out-of-bounds operands', () => {
+    const buf = new Float32Array(16);
+    expect(() => blas!.transpose(buf, buf.subarray(2), 1, 2, 2, 1)).toThrow(/overlap/); // [0, 4) and [2, 6)
+    blas!.transpose(buf, buf.subarray(4), 1, 2, 2, 1); // adjacent, not overlapping
+    expect(() => blas!.transpose(buf.subarray(0, 4), new Float32Array(8), 1, 2, 4, 1)).toThrow(/out of bounds/);
+    const out = new Float32Array(6);
+    blas!.transpose(Float32Array.of(1, 2, 3, 4, 5, 6), out, 1, 2, 3, 1); // [[1,2,3],[4,5,6]]ᵀ
+    expect(Array.from(out)).toEqual([1, 4, 2, 5, 3, 6]);
   });
 });
