@@ -10,6 +10,9 @@
  *   transpose(src, dst, B, R, C, E)
  *     dst[b, c, r, :] = src[b, r, c, :] for src viewed as [B, R, C, E] (4-byte elements):
  *     every tensor transpose tfjs runs reduces to this after merging axes (see src/kernels.ts).
+ *   sumMiddle(src, dst, A, R, C)
+ *     dst[a, c] = Σ_r src[a, r, c], float32, summed in r order from 0 (the order of tfjs-wasm's
+ *     transpose-then-sum, so results are bitwise equal) without materializing the transpose.
  *   setNumThreads(n), getNumThreads(), config()
  */
 #include <node_api.h>
@@ -174,6 +177,49 @@ static napi_value Transpose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value SumMiddle(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 5) {
+    napi_throw_type_error(env, NULL, "@vwn/blas sumMiddle: expected 5 arguments");
+    return NULL;
+  }
+  float *src, *dst;
+  size_t ls, ld;
+  if (!get_f32(env, argv[0], &src, &ls) || !get_f32(env, argv[1], &dst, &ld)) {
+    napi_throw_type_error(env, NULL, "@vwn/blas sumMiddle: src and dst must be Float32Arrays");
+    return NULL;
+  }
+  int64_t dims[3];
+  for (int i = 0; i < 3; i++) {
+    CHECK(napi_get_value_int64(env, argv[2 + i], &dims[i]));
+    if (dims[i] < 0) {
+      napi_throw_range_error(env, NULL, "@vwn/blas sumMiddle: negative dimension");
+      return NULL;
+    }
+  }
+  const size_t A = (size_t)dims[0], R = (size_t)dims[1], C = (size_t)dims[2];
+  if (A * R * C > ls || A * C > ld) {
+    napi_throw_range_error(env, NULL, "@vwn/blas sumMiddle: operand out of bounds");
+    return NULL;
+  }
+  if ((src < dst + A * C) && (dst < src + A * R * C)) {
+    napi_throw_range_error(env, NULL, "@vwn/blas sumMiddle: src and dst overlap");
+    return NULL;
+  }
+  for (size_t a = 0; a < A; a++) {
+    float* out = dst + a * C;
+    const float* x = src + a * R * C;
+    for (size_t c = 0; c < C; c++) out[c] = 0.0f;
+    for (size_t r = 0; r < R; r++) {
+      const float* row = x + r * C;
+      for (size_t c = 0; c < C; c++) out[c] += row[c]; /* each column summed in r order */
+    }
+  }
+  return NULL;
+}
+
 static napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -214,6 +260,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"transpose", NULL, Transpose, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sumMiddle", NULL, SumMiddle, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setNumThreads", NULL, SetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getNumThreads", NULL, GetNumThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},

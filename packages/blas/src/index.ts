@@ -23,6 +23,7 @@ export {
   enableNativeBlas,
   planMatMul,
   planTranspose,
+  planSum,
   BLAS_BACKENDS,
   BLAS_KERNELS,
   type EnableOptions,

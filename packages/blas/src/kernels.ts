@@ -16,16 +16,17 @@ export const BLAS_BACKENDS = ['cpu', 'wasm'] as const;
  * Kernel names replaced (tfjs 4.22: `tf.matMul` → `BatchMatMul`, `tf.fused.matMul` → `_FusedMatMul`;
  * on wasm also `Identity` and same-dtype `Cast`, which tfjs-wasm copies but can share,
  * row-`GatherV2` and axis-0 `SplitV`, which tfjs-wasm runs element by element, and, with the
- * native addon, `Transpose`, which tfjs-wasm runs 6–50× slower than a copy of the same bytes).
+ * native addon, `Transpose`, which tfjs-wasm runs 6–50× slower than a copy of the same bytes, and
+ * `Sum` over non-innermost axes, which tfjs-wasm runs by transposing first).
  *
  * @example
  * ```ts
- * BLAS_KERNELS; // ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV', 'Transpose']
+ * BLAS_KERNELS; // ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV', 'Transpose', 'Sum']
  * const replaced = registerBlasKernels('wasm');
  * replaced.every((k) => (BLAS_KERNELS as readonly string[]).includes(k)); // true
  * ```
  */
-export const BLAS_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV', 'Transpose'] as const;
+export const BLAS_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV', 'Transpose', 'Sum'] as const;
 
 type Info = tf.TensorInfo;
 interface Args {
@@ -413,6 +414,63 @@ function wasmTranspose(blas: Blas, original: KernelFn): KernelFn {
   };
 }
 
+/**
+ * How the native `Sum` kernel runs a reduction: as `[A, R, C] → [A, C]` (sum over the
+ * middle block), after dropping size-1 axes and merging neighbouring axes that are
+ * both reduced or both kept. Only reductions that are not innermost (`C > 1`) are
+ * planned: tfjs-wasm transposes those first, which costs more than the sum; an
+ * innermost reduction (and two separate reduced blocks) returns null and stays on tfjs-wasm.
+ *
+ * @param shape - input shape.
+ * @param axes - reduced axes (negative counts from the end).
+ * @returns `[A, R, C]`, or null.
+ * @example
+ * ```ts
+ * planSum([2048, 256], [0]);       // [1, 2048, 256]  (e.g. a gain's gradient: sum over tokens)
+ * planSum([8, 4, 256, 64], [1, 2]); // [8, 1024, 64]
+ * planSum([2048, 256], [1]);       // null (innermost: tfjs-wasm is fast)
+ * planSum([2, 3, 4], [0, 2]);      // null (two reduced blocks)
+ * ```
+ */
+export function planSum(shape: readonly number[], axes: readonly number[]): [number, number, number] | null {
+  const red = new Set(axes.map((a) => (a < 0 ? a + shape.length : a)));
+  const blocks: Array<{ reduced: boolean; size: number }> = [];
+  for (const [i, d] of shape.entries()) {
+    if (d === 1) continue;
+    const reduced = red.has(i);
+    const last = blocks[blocks.length - 1];
+    if (last && last.reduced === reduced) last.size *= d;
+    else blocks.push({ reduced, size: d });
+  }
+  const r = blocks.findIndex((b) => b.reduced);
+  if (r < 0 || blocks.filter((b) => b.reduced).length !== 1) return null;
+  const A = r > 0 ? blocks[r - 1]!.size : 1;
+  const C = r + 1 < blocks.length ? blocks[r + 1]!.size : 1;
+  if (C === 1 || blocks.length > 3) return null;
+  return [A, blocks[r]!.size, C];
+}
+
+/** float32 `Sum` over a middle block of axes on the native addon ({@link planSum}); else tfjs-wasm's. */
+function wasmSum(blas: Blas, original: KernelFn): KernelFn {
+  return (args) => {
+    const { x } = args.inputs as { x: Info };
+    if (x.dtype !== 'float32') return original(args);
+    const rank = x.shape.length;
+    const axisAttr = args.attrs['axis'] as number | number[] | undefined;
+    const axes = (axisAttr === undefined ? [...x.shape.keys()] : Array.isArray(axisAttr) ? axisAttr : [axisAttr]).map((a) => (a < 0 ? a + rank : a));
+    if (axes.some((a) => !(a >= 0 && a < rank)) || new Set(axes).size !== axes.length) return original(args); // tfjs's error
+    const plan = planSum(x.shape, axes);
+    if (!plan) return original(args);
+    const keepDims = Boolean(args.attrs['keepDims']);
+    const outShape = x.shape.flatMap((d, i) => (axes.includes(i) ? (keepDims ? [1] : []) : [d]));
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput(outShape, 'float32');
+    const [A, R, C] = plan;
+    blas.sumMiddle(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), A, R, C); // views after makeOutput
+    return out;
+  };
+}
+
 const ACTIVATIONS: Record<string, string | null> = {
   linear: null, relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu', prelu: 'Prelu',
 };
@@ -544,13 +602,17 @@ function installMatMul(backendName: string, blas: Blas | null): string[] {
     const orig = fallbackOf('Transpose');
     if (orig) install('Transpose', () => wasmTranspose(blas, orig));
   }
+  if (blas && backendName === 'wasm' && process.env['VWN_WASM_SUM'] !== '0') {
+    const orig = fallbackOf('Sum');
+    if (orig) install('Sum', () => wasmSum(blas, orig));
+  }
   const fusedFallback = fallbackOf('_FusedMatMul');
   if (blas && fusedFallback) {
     const ourMm = ours.get(`BatchMatMul/${backendName}`)!.kernelFunc as unknown as KernelFn;
     install('_FusedMatMul', () => fusedMatMul(backendName, ourMm, fusedFallback));
   } else if (!blas) {
     // tfjs's own fused matMul and transpose stay; make sure previous BLAS ones are gone.
-    for (const name of ['_FusedMatMul', 'Transpose']) {
+    for (const name of ['_FusedMatMul', 'Transpose', 'Sum']) {
       const key = `${name}/${backendName}`;
       const orig = originals.get(key);
       if (orig && ours.get(key) && current(name) === ours.get(key)) swap(orig);

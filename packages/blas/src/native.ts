@@ -30,6 +30,11 @@ export interface Blas {
    * int32 data both travel as Float32Array views). `src` and `dst` must not overlap.
    */
   transpose(src: Float32Array, dst: Float32Array, B: number, R: number, C: number, E: number): void;
+  /**
+   * `dst[a, c] = Σ_r src[a, r, c]` for `src` viewed as `[A, R, C]`, float32, summed in `r` order
+   * (bitwise what tfjs-wasm computes after transposing the reduced axis innermost).
+   */
+  sumMiddle(src: Float32Array, dst: Float32Array, A: number, R: number, C: number): void;
   /** Sets OpenBLAS's thread count (no-op on Accelerate). */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count (0 on Accelerate). */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { assembleModel, useBackend } from '@vwn/core';
 import {
-  blasKernelsActive, blasLoadError, enableNativeBlas, loadBlas, planTranspose, registerBlasKernels, registerWasmMatMulFix, unregisterBlasKernels,
+  blasKernelsActive, blasLoadError, enableNativeBlas, loadBlas, planSum, planTranspose, registerBlasKernels, registerWasmMatMulFix, unregisterBlasKernels,
 } from '@vwn/blas';
 
 const blas = loadBlas();
@@ -334,5 +334,49 @@ describe.skipIf(!blas)('native wasm Transpose', () => {
     const out = new Float32Array(6);
     blas!.transpose(Float32Array.of(1, 2, 3, 4, 5, 6), out, 1, 2, 3, 1); // [[1,2,3],[4,5,6]]ᵀ
     expect(Array.from(out)).toEqual([1, 4, 2, 5, 3, 6]);
+  });
+});
+
+describe('planSum', () => {
+  it('maps reductions to a middle-block sum [A, R, C] → [A, C]; innermost and split reductions stay on tfjs-wasm', () => {
+    expect(planSum([2048, 256], [0])).toEqual([1, 2048, 256]);
+    expect(planSum([2048, 256], [-2])).toEqual([1, 2048, 256]);
+    expect(planSum([8, 4, 256, 64], [1, 2])).toEqual([8, 1024, 64]);
+    expect(planSum([2048, 1, 32, 40], [0, 1])).toEqual([1, 2048, 1280]);
+    expect(planSum([1, 2048, 256], [1])).toEqual([1, 2048, 256]);
+    expect(planSum([2048, 256], [1])).toBeNull();
+    expect(planSum([2048, 256], [0, 1])).toBeNull();
+    expect(planSum([2, 3, 4], [0, 2])).toBeNull();
+    expect(planSum([5, 1], [1])).toBeNull(); // only size-1 axes reduced
+  });
+});
+
+describe.skipIf(!blas)('native wasm Sum', () => {
+  it('equals tfjs-wasm bit for bit over leading and middle axes, with keepDims; other cases fall back', async () => {
+    await useBackend('wasm');
+    const f = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+    const cases: Array<[tf.Tensor, number | number[], boolean]> = [
+      [f([2048, 256], 1), 0, false], // an RMSNorm gain gradient
+      [f([333, 65], 2), [0], true],
+      [f([8, 4, 256, 64], 3), [1, 2], false],
+      [f([7, 50, 9], 4), 1, true],
+      [f([7, 1, 50, 9], 5), [-3, -2], false],
+      [f([64, 1000], 6), 1, false], // innermost: tfjs-wasm
+      [f([6, 7, 8], 7), [0, 2], false], // two blocks: tfjs-wasm
+      [tf.cast(tf.mul(f([40, 30], 8), 100), 'int32'), 0, false], // int32: tfjs-wasm
+    ];
+    unregisterBlasKernels('wasm');
+    const ref = cases.map(([x, axis, keep]) => tf.sum(x, axis, keep));
+    expect(enableNativeBlas({ backends: ['wasm'] }).enabled).toBe(true);
+    for (const [i, [x, axis, keep]] of cases.entries()) {
+      const got = tf.sum(x, axis, keep);
+      expect(got.shape, `case ${i}`).toEqual(ref[i]!.shape);
+      expect(got.dtype, `case ${i}`).toBe(ref[i]!.dtype);
+      expect(Array.from(got.dataSync()), `case ${i}`).toEqual(Array.from(ref[i]!.dataSync()));
+      got.dispose();
+    }
+    expect(Array.from(tf.sum(tf.zeros([0, 3]), 0).dataSync())).toEqual([0, 0, 0]); // empty reduction = 0
+    tf.dispose([...cases.map((c) => c[0]), ...ref]);
+    unregisterBlasKernels('wasm');
   });
 });
