@@ -141,73 +141,76 @@ static void transpose4(const float* src, float* dst, size_t B, size_t R, size_t 
   }
 }
 
-static napi_value Transpose(napi_env env, napi_callback_info info) {
+/*
+ * Shared argument handling of the copy-like kernels: (src, dst, dims...) with
+ * `ndims` non-negative sizes; src must hold `src_len` and dst `dst_len` elements
+ * (both computed from the dims by the caller's `need`), and they must not overlap.
+ * Returns 1 with everything filled in, or 0 after throwing a JS error naming `name`.
+ */
+typedef void (*NeedFn)(const size_t* dims, size_t* src_len, size_t* dst_len);
+
+static int copy_args(napi_env env, napi_callback_info info, const char* name, int ndims, NeedFn need, float** src,
+                     float** dst, size_t* dims, size_t* src_len, size_t* dst_len) {
+  char msg[128];
   size_t argc = 6;
   napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, "@vwn/blas transpose: expected 6 arguments");
-    return NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != (size_t)(2 + ndims)) {
+    snprintf(msg, sizeof msg, "@vwn/blas %s: expected %d arguments", name, 2 + ndims);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
   }
-  float *src, *dst;
   size_t ls, ld;
-  if (!get_f32(env, argv[0], &src, &ls) || !get_f32(env, argv[1], &dst, &ld)) {
-    napi_throw_type_error(env, NULL, "@vwn/blas transpose: src and dst must be Float32Arrays");
-    return NULL;
+  if (!get_f32(env, argv[0], src, &ls) || !get_f32(env, argv[1], dst, &ld)) {
+    snprintf(msg, sizeof msg, "@vwn/blas %s: src and dst must be Float32Arrays", name);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
   }
-  int64_t dims[4];
-  for (int i = 0; i < 4; i++) {
-    CHECK(napi_get_value_int64(env, argv[2 + i], &dims[i]));
-    if (dims[i] < 0) {
-      napi_throw_range_error(env, NULL, "@vwn/blas transpose: negative dimension");
-      return NULL;
+  for (int i = 0; i < ndims; i++) {
+    int64_t d;
+    if (napi_get_value_int64(env, argv[2 + i], &d) != napi_ok || d < 0) {
+      snprintf(msg, sizeof msg, "@vwn/blas %s: dimensions must be non-negative integers", name);
+      napi_throw_range_error(env, NULL, msg);
+      return 0;
     }
+    dims[i] = (size_t)d;
   }
-  const size_t total = (size_t)dims[0] * (size_t)dims[1] * (size_t)dims[2] * (size_t)dims[3];
-  if (total > ls || total > ld) {
-    napi_throw_range_error(env, NULL, "@vwn/blas transpose: operand out of bounds");
-    return NULL;
+  need(dims, src_len, dst_len);
+  if (*src_len > ls || *dst_len > ld) {
+    snprintf(msg, sizeof msg, "@vwn/blas %s: operand out of bounds", name);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
   }
-  if (total == 0) return NULL;
-  if ((src < dst + total) && (dst < src + total)) {
-    napi_throw_range_error(env, NULL, "@vwn/blas transpose: src and dst overlap");
-    return NULL;
+  if (*src_len > 0 && *dst_len > 0 && *src < *dst + *dst_len && *dst < *src + *src_len) {
+    snprintf(msg, sizeof msg, "@vwn/blas %s: src and dst overlap", name);
+    napi_throw_range_error(env, NULL, msg);
+    return 0;
   }
-  transpose4(src, dst, (size_t)dims[0], (size_t)dims[1], (size_t)dims[2], (size_t)dims[3]);
+  return 1;
+}
+
+static void transpose_need(const size_t* d, size_t* src_len, size_t* dst_len) {
+  *src_len = *dst_len = d[0] * d[1] * d[2] * d[3];
+}
+
+static napi_value Transpose(napi_env env, napi_callback_info info) {
+  float *src, *dst;
+  size_t dims[4], ls, ld;
+  if (copy_args(env, info, "transpose", 4, transpose_need, &src, &dst, dims, &ls, &ld) && ls > 0) {
+    transpose4(src, dst, dims[0], dims[1], dims[2], dims[3]);
+  }
   return NULL;
 }
 
+static void sum_middle_need(const size_t* d, size_t* src_len, size_t* dst_len) {
+  *src_len = d[0] * d[1] * d[2];
+  *dst_len = d[0] * d[2];
+}
+
 static napi_value SumMiddle(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 5) {
-    napi_throw_type_error(env, NULL, "@vwn/blas sumMiddle: expected 5 arguments");
-    return NULL;
-  }
   float *src, *dst;
-  size_t ls, ld;
-  if (!get_f32(env, argv[0], &src, &ls) || !get_f32(env, argv[1], &dst, &ld)) {
-    napi_throw_type_error(env, NULL, "@vwn/blas sumMiddle: src and dst must be Float32Arrays");
-    return NULL;
-  }
-  int64_t dims[3];
-  for (int i = 0; i < 3; i++) {
-    CHECK(napi_get_value_int64(env, argv[2 + i], &dims[i]));
-    if (dims[i] < 0) {
-      napi_throw_range_error(env, NULL, "@vwn/blas sumMiddle: negative dimension");
-      return NULL;
-    }
-  }
-  const size_t A = (size_t)dims[0], R = (size_t)dims[1], C = (size_t)dims[2];
-  if (A * R * C > ls || A * C > ld) {
-    napi_throw_range_error(env, NULL, "@vwn/blas sumMiddle: operand out of bounds");
-    return NULL;
-  }
-  if ((src < dst + A * C) && (dst < src + A * R * C)) {
-    napi_throw_range_error(env, NULL, "@vwn/blas sumMiddle: src and dst overlap");
-    return NULL;
-  }
+  size_t dims[3], ls, ld;
+  if (!copy_args(env, info, "sumMiddle", 3, sum_middle_need, &src, &dst, dims, &ls, &ld)) return NULL;
+  const size_t A = dims[0], R = dims[1], C = dims[2];
   for (size_t a = 0; a < A; a++) {
     float* out = dst + a * C;
     const float* x = src + a * R * C;

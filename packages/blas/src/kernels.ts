@@ -369,29 +369,34 @@ function wasmRowSplit(original: KernelFn): KernelFn {
  * ```
  */
 export function planTranspose(shape: readonly number[], perm: readonly number[]): [number, number, number, number] | null {
-  const keep = shape.map((d, i) => (d === 1 ? -1 : i)).filter((i) => i >= 0); // input axes of size > 1
-  const rank = new Map(keep.map((a, i) => [a, i]));
-  const p = perm.filter((a) => rank.has(a)).map((a) => rank.get(a)!); // perm over kept axes
-  const s = keep.map((a) => shape[a]!);
-  // Merge output neighbours that are input neighbours: p[i + 1] === p[i] + 1.
-  const groups: number[][] = [];
-  for (const a of p) {
-    const last = groups[groups.length - 1];
+  // Input axes longer than 1, renumbered; in output order, runs of consecutive ones merge into blocks.
+  const kept = [...shape.keys()].filter((a) => shape[a] !== 1);
+  const blocks: number[][] = [];
+  for (const a of perm.filter((x) => shape[x] !== 1).map((x) => kept.indexOf(x))) {
+    const last = blocks[blocks.length - 1];
     if (last && last[last.length - 1]! + 1 === a) last.push(a);
-    else groups.push([a]);
+    else blocks.push([a]);
   }
-  const order = groups.map((g) => g[0]!).sort((x, y) => x - y); // groups in input order
-  const size = (g: number[]) => g.reduce((acc, a) => acc * s[a]!, 1);
-  const inGroups = order.map((first) => groups.find((g) => g[0] === first)!);
-  const q = groups.map((g) => order.indexOf(g[0]!)); // output position → input group
-  const d = inGroups.map(size);
-  const key = q.join(',');
-  if (q.length <= 1) return [1, 1, 1, d[0] ?? 1];
-  if (key === '1,0') return [1, d[0]!, d[1]!, 1];
-  if (key === '0,2,1') return [d[0]!, d[1]!, d[2]!, 1];
-  if (key === '1,0,2') return [1, d[0]!, d[1]!, d[2]!];
-  if (key === '0,2,1,3') return [d[0]!, d[1]!, d[2]!, d[3]!];
-  return null;
+  // q[i]: input position of the block at output position i; d[k]: size of the k-th block in input order.
+  const byInput = [...blocks].sort((x, y) => x[0]! - y[0]!);
+  const q = blocks.map((b) => byInput.indexOf(b));
+  const d = byInput.map((b) => b.reduce((acc, a) => acc * shape[kept[a]!]!, 1));
+  switch (q.join(',')) {
+    case '':
+      return [1, 1, 1, 1];
+    case '0':
+      return [1, 1, 1, d[0]!];
+    case '1,0':
+      return [1, d[0]!, d[1]!, 1];
+    case '0,2,1':
+      return [d[0]!, d[1]!, d[2]!, 1];
+    case '1,0,2':
+      return [1, d[0]!, d[1]!, d[2]!];
+    case '0,2,1,3':
+      return [d[0]!, d[1]!, d[2]!, d[3]!];
+    default:
+      return null;
+  }
 }
 
 /** `Transpose` on the native addon for 4-byte dtypes whose permutation {@link planTranspose} maps; else tfjs-wasm's. */
@@ -455,10 +460,7 @@ function wasmSum(blas: Blas, original: KernelFn): KernelFn {
   return (args) => {
     const { x } = args.inputs as { x: Info };
     if (x.dtype !== 'float32') return original(args);
-    const rank = x.shape.length;
-    const axisAttr = args.attrs['axis'] as number | number[] | undefined;
-    const axes = (axisAttr === undefined ? [...x.shape.keys()] : Array.isArray(axisAttr) ? axisAttr : [axisAttr]).map((a) => (a < 0 ? a + rank : a));
-    if (axes.some((a) => !(a >= 0 && a < rank)) || new Set(axes).size !== axes.length) return original(args); // tfjs's error
+    const axes = tf.util.parseAxisParam(args.attrs['axis'] as number | number[], x.shape); // throws tfjs's own errors
     const plan = planSum(x.shape, axes);
     if (!plan) return original(args);
     const keepDims = Boolean(args.attrs['keepDims']);

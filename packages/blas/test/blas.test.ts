@@ -285,6 +285,7 @@ describe('planTranspose', () => {
     expect(planTranspose([2, 3, 4, 5], [2, 3, 0, 1])).toEqual([1, 6, 20, 1]); // [2·3, 4·5] → [4·5, 2·3]
     expect(planTranspose([2, 3, 4], [0, 1, 2])).toEqual([1, 1, 1, 24]); // identity: one copy
     expect(planTranspose([1, 1], [1, 0])).toEqual([1, 1, 1, 1]);
+    expect(planTranspose([5, 1, 7], [0, 2, 1])).toEqual([1, 1, 1, 35]); // only a size-1 axis moves: a copy
     expect(planTranspose([2, 3, 4], [2, 1, 0])).toBeNull();
     expect(planTranspose([2, 3, 4, 5], [3, 1, 2, 0])).toBeNull();
   });
