@@ -22,23 +22,20 @@ const common: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
-const COMMON_HELP = `  --config FILE     JSON run config merged over the preset (model fields at top level, "train", "data")
-  --preset NAME     ${Object.entries(PRESETS).map(([k, v]) => `${k}: ${v.description}`).join('\n                    ')}
-  --backend NAME    auto | native | wasm | cpu | webgpu | tensorflow (default auto)
-  --corpus PATH     a UTF-8 text file instead of the embedded tiny Shakespeare
-  --out DIR         run directory (checkpoint.safetensors, metrics.jsonl, config.json)
-  --json            machine-readable output on stdout
-  -h, --help        this help`;
+/** Help of the flags every command takes, keyed by flag. */
+const COMMON_HELP: ReadonlyArray<readonly [flag: string, help: string]> = [
+  ['--config', '  --config FILE     JSON run config merged over the preset (model fields at top level, "train", "data")'],
+  ['--preset', `  --preset NAME     ${Object.entries(PRESETS).map(([k, v]) => `${k}: ${v.description}`).join('\n                    ')}`],
+  ['--backend', '  --backend NAME    auto | native | wasm | cpu | webgpu | tensorflow (default auto)'],
+  ['--corpus', '  --corpus PATH     a UTF-8 text file instead of the embedded tiny Shakespeare'],
+  ['--out', '  --out DIR         run directory (checkpoint.safetensors, metrics.jsonl, config.json)'],
+  ['--json', '  --json            machine-readable output on stdout'],
+  ['-h', '  -h, --help        this help'],
+];
 
 /** The common flags' help, minus the flags a command's own usage already describes (e.g. ablate's `--config`). */
 function commonHelpFor(usage: string): string {
-  const blocks: string[][] = [];
-  for (const line of COMMON_HELP.split('\n')) {
-    if (/^ {2}-/.test(line)) blocks.push([line]);
-    else blocks[blocks.length - 1]!.push(line); // continuation of the previous flag
-  }
-  const own = new Set([...usage.matchAll(/^ {2}(--?[\w-]+)/gm)].map((m) => m[1]));
-  return blocks.filter((b) => !own.has(/^ {2}(--?[\w-]+)/.exec(b[0]!)![1])).map((b) => b.join('\n')).join('\n');
+  return COMMON_HELP.filter(([flag]) => !usage.includes(`\n  ${flag} `)).map(([, help]) => help).join('\n');
 }
 
 /**
