@@ -2,15 +2,13 @@
 // build without a warning, every public export must carry an example, and every
 // package README must have the sections users look for.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_DIRS, ROOT, run } from './support.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const packages = readdirSync(join(ROOT, 'packages')).filter((d) => existsSync(join(ROOT, 'packages', d, 'package.json')));
+const packages = PACKAGE_DIRS;
 
 interface Reflection {
   name: string;
@@ -26,14 +24,8 @@ let project: { children: Reflection[] } = { children: [] };
 
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'vwn-docs-'));
-  log = await new Promise<string>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', join(out, 'site'), '--json', join(out, 'api.json'), '--treatWarningsAsErrors'],
-      { cwd: ROOT, timeout: 240_000, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => (err ? reject(new Error(`typedoc failed:\n${stdout}${stderr}`)) : resolve(`${stdout}${stderr}`)),
-    );
-  });
+  const typedoc = join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc');
+  log = await run(process.execPath, [typedoc, '--out', join(out, 'site'), '--json', join(out, 'api.json'), '--treatWarningsAsErrors'], ROOT, 240_000);
   project = JSON.parse(await readFile(join(out, 'api.json'), 'utf8'));
 }, 300_000);
 
@@ -65,11 +57,7 @@ describe('API docs (typedoc)', () => {
 describe('examples/', () => {
   it('type-checks under the strict project settings (against the built packages)', async () => {
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    await new Promise<void>((resolve, reject) =>
-      execFile(process.execPath, [tsc, '-p', join(ROOT, 'examples', 'tsconfig.json')], { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`tsc -p examples failed:\n${stdout}${stderr}`)) : resolve(),
-      ),
-    );
+    await run(process.execPath, [tsc, '-p', join(ROOT, 'examples', 'tsconfig.json')], ROOT, 120_000);
   });
 });
 

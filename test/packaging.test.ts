@@ -6,18 +6,15 @@
 //      npm registry (or npm's cache) — and its README example type-checks and
 //      runs from node_modules, printing what the README says it prints.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { checkPackage, createPackageFromTarballData } from '@arethetypeswrong/core';
-import { installedPackages, readmeParts, shellLines } from './readme.js';
+import { installedPackages, PACKAGE_DIRS, readmeParts, ROOT, run, shellLines } from './support.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 const HAS_OPENBLAS = ['/usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h', '/usr/include/aarch64-linux-gnu/openblas-pthread/cblas.h', '/usr/include/openblas/cblas.h']
@@ -28,12 +25,10 @@ interface Workspace {
   readonly name: string;
   readonly version: string;
 }
-const workspaces: Workspace[] = readdirSync(join(ROOT, 'packages'))
-  .filter((d) => existsSync(join(ROOT, 'packages', d, 'package.json')))
-  .map((d) => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'packages', d, 'package.json'), 'utf8')) as { name: string; version: string };
-    return { dir: join(ROOT, 'packages', d), name: pkg.name, version: pkg.version };
-  });
+const workspaces: Workspace[] = PACKAGE_DIRS.map((d) => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'packages', d, 'package.json'), 'utf8')) as { name: string; version: string };
+  return { dir: join(ROOT, 'packages', d), name: pkg.name, version: pkg.version };
+});
 
 /**
  * What each README example must print (stdout + stderr). Checked loosely enough
@@ -87,21 +82,6 @@ const EXPECT: Record<string, (out: string) => void> = {
     expect(out).toMatch(/^ablate-out\/smoke\/plots\/loss-vs-tokens\.png$/m);
   },
 };
-
-/** The environment for child npm/node: npm's own `npm_*` variables would point them at this repository. */
-const childEnv: NodeJS.ProcessEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'INIT_CWD' && k !== 'NODE_OPTIONS'),
-);
-
-function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd, env: childEnv, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const out = `${stdout}${stderr}`;
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${err.message}\n${out}`));
-      else resolve(out);
-    });
-  });
-}
 
 let work = '';
 const tarballs = new Map<string, string>(); // package name → absolute .tgz path

@@ -1,6 +1,33 @@
-// Reads the parts of a package README that the packaging test executes:
-// the install block (the first ```sh block with an `npm install` line) and the
-// example block (the fenced block right after `<!-- readme-example -->`).
+// Shared by the repository-level tests (packaging, docs): the repository root,
+// a child-process runner, and the parts of a package README the packaging test
+// executes: the install block (the first ```sh block with an `npm install` line)
+// and the example block (the fenced block right after `<!-- readme-example -->`).
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute path of the repository root (with a trailing slash). */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Folder names under `packages/` that hold a package (`core`, `ghc`, …). */
+export const PACKAGE_DIRS: readonly string[] = readdirSync(join(ROOT, 'packages')).filter((d) => existsSync(join(ROOT, 'packages', d, 'package.json')));
+
+/** The environment for child npm/node: npm's own `npm_*` variables would point them at this repository. */
+const childEnv: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'INIT_CWD' && k !== 'NODE_OPTIONS'),
+);
+
+/** Runs `cmd args` in `cwd`; resolves to stdout + stderr, rejects with both on failure or timeout. */
+export function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd, env: childEnv, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const out = `${stdout}${stderr}`;
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed: ${err.message}\n${out}`));
+      else resolve(out);
+    });
+  });
+}
 
 /** One shell command of a README block, without its trailing comment. */
 export interface ShellLine {
