@@ -55,6 +55,27 @@ function expectClose(got: tf.Tensor, shape: number[], want: ArrayLike<number>, r
   expect(err).toBeLessThanOrEqual(rel * Math.max(scale, 1e-30));
 }
 
+/**
+ * Loss and gradients of a small model with tfjs's kernels (`reference`), then with the
+ * kernels `install` puts in place; asserts they agree (1e-5 loss, 1e-4 gradients).
+ */
+function expectSameGradients(reference: () => void, install: () => void): void {
+  const model = assembleModel({ vocabSize: 32, dModel: 32, layers: 2, heads: 4, seqLen: 16, seed: 7 });
+  const rows = tf.tensor2d(Array.from({ length: 3 * 17 }, (_, i) => (i * 7 + 3) % 32), [3, 17], 'int32');
+  const vars = model.params.list().map((p) => p.variable);
+  const grads = () => {
+    const { value, grads } = tf.variableGrads(() => model.loss(rows, { training: true }).total, vars);
+    return { loss: value.dataSync()[0]!, grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync()])) };
+  };
+  reference();
+  const ref = grads();
+  install();
+  const got = grads();
+  expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.abs(ref.loss));
+  for (const [k, g] of Object.entries(ref.grads)) expectClose(tf.tensor(got.grads[k]!), [g.length], g, 1e-4);
+  model.dispose();
+}
+
 const CASES: Array<[number[], number[]]> = [
   [[5, 7], [7, 3]],
   [[1, 1], [1, 1]],
@@ -127,24 +148,13 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
 
     it('gradients of a small model are the same through BLAS kernels', () => {
-      const model = assembleModel({ vocabSize: 32, dModel: 32, layers: 2, heads: 4, seqLen: 16, seed: 7 });
-      const rows = tf.tensor2d(Array.from({ length: 3 * 17 }, (_, i) => (i * 7 + 3) % 32), [3, 17], 'int32');
-      const vars = model.params.list().map((p) => p.variable);
-      const grads = () => {
-        const { value, grads } = tf.variableGrads(() => model.loss(rows, { training: true }).total, vars);
-        return { loss: value.dataSync()[0]!, grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync()])) };
-      };
-      unregisterBlasKernels(backend);
-      const ref = grads();
-      registerBlasKernels(backend);
-      expect(blasKernelsActive(backend)).toBe(true);
-      const got = grads();
-      expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.abs(ref.loss));
-      for (const [k, g] of Object.entries(ref.grads)) {
-        const t = tf.tensor(got.grads[k]!);
-        expectClose(t, [g.length], g, 1e-4);
-      }
-      model.dispose();
+      expectSameGradients(
+        () => unregisterBlasKernels(backend),
+        () => {
+          registerBlasKernels(backend);
+          expect(blasKernelsActive(backend)).toBe(true);
+        },
+      );
     });
   });
 }
@@ -245,21 +255,8 @@ describe('wasm axis-0 SplitV', () => {
 describe('wasm matMul transpose fix: gradients', () => {
   it('gradients of a small model are the same through the fixed wasm kernel', async () => {
     await useBackend('wasm');
-    const model = assembleModel({ vocabSize: 32, dModel: 32, layers: 2, heads: 4, seqLen: 16, seed: 7 });
-    const rows = tf.tensor2d(Array.from({ length: 3 * 17 }, (_, i) => (i * 7 + 3) % 32), [3, 17], 'int32');
-    const vars = model.params.list().map((p) => p.variable);
-    const grads = () => {
-      const { value, grads } = tf.variableGrads(() => model.loss(rows, { training: true }).total, vars);
-      return { loss: value.dataSync()[0]!, grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync()])) };
-    };
+    expectSameGradients(() => unregisterBlasKernels('wasm'), () => registerWasmMatMulFix());
     unregisterBlasKernels('wasm');
-    const ref = grads();
-    registerWasmMatMulFix();
-    const got = grads();
-    unregisterBlasKernels('wasm');
-    expect(Math.abs(got.loss - ref.loss)).toBeLessThan(1e-5 * Math.abs(ref.loss));
-    for (const [k, g] of Object.entries(ref.grads)) expectClose(tf.tensor(got.grads[k]!), [g.length], g, 1e-4);
-    model.dispose();
   });
 });
 
