@@ -3,22 +3,17 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { registerVwnKernels, VWN_KERNEL_CONFIGS } from '../src/kernels/register_all.js';
+import { Rng } from '../src/rng.js';
 import { unsortedSegmentSumCpu } from '../src/kernels/unsorted_segment_sum_cpu.js';
 import { unsortedSegmentSumWasm } from '../src/kernels/unsorted_segment_sum_wasm.js';
 
 const KERNEL = 'UnsortedSegmentSum';
 const TOL = 1e-6;
 
-/** Small deterministic PRNG (mulberry32). */
+/** Deterministic uniform [0, 1) draws from the project's own generator. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function prod(shape: readonly number[]): number {
