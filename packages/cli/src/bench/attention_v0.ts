@@ -6,13 +6,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, ConfigReader, linear, type PluginDefinition, type SublayerModule } from '@vwn/core';
-
-/** Config of causal multi-head self-attention. */
-interface AttentionConfig {
-  /** RoPE base frequency (default 10000). */
-  readonly ropeBase: number;
-}
+import { causalSelfAttention, linear, type AttentionConfig, type PluginDefinition, type SublayerModule } from '@vwn/core';
 
 /**
  * Rotary position tables for `T` positions and head width `hd`:
@@ -55,15 +49,7 @@ export const attentionV0: PluginDefinition<'mixer', AttentionConfig> = {
   kind: 'mixer',
   id: 'attention-v0',
   description: 'pre-#8 attention (slice/concat RoPE), kept only to benchmark against',
-  parseConfig(raw, path, dims) {
-    const r = new ConfigReader(raw, path);
-    const ropeBase = r.number('ropeBase', { default: 10000, minExclusive: 1 });
-    r.done();
-    if ((dims.dModel / dims.heads) % 2 !== 0) {
-      throw new ConfigError('heads', `head width D/heads = ${dims.dModel / dims.heads} must be even for RoPE`);
-    }
-    return { ropeBase };
-  },
+  parseConfig: causalSelfAttention.parseConfig, // same config as today's attention; only the forward differs
   create(config, ctx): SublayerModule {
     const { dModel: D, heads: H, layers: L } = ctx.dims;
     const hd = D / H;
