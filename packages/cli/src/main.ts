@@ -74,7 +74,7 @@ const num = (v: unknown, flag: string): number | undefined => {
  * @example
  * ```ts
  * Object.keys(COMMANDS); // ['train', 'eval', 'sample', 'ablate', 'report', 'bench', 'inspect']
- * const code = await COMMANDS['report']!.run({}, ['ablate-out/quick']);
+ * const code = await COMMANDS['report']!.run({}, ['ablate-out/default']);
  * ```
  */
 export const COMMANDS: Record<string, Command> = {
@@ -126,10 +126,11 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'the main job: train baseline vs VWN variants on equal tokens, then report with plots',
     usage: `vwn ablate [options]
   --preset NAME     study: ${Object.entries(STUDIES).map(([k, v]) => `${k} (${v.description})`).join('\n                    ')}
-                    (default quick)
+                    (default: default)
   --config FILE     a grid: {"base": {run config}, "baseline": name, "variants": [{"name", "config": {diff}}]}
   --tokens N        training tokens per variant (default 512000)
-  --seeds N         seeds per variant (default 1); > 1 adds mean ± std bands
+  --seeds N         paired seeds per variant (default: the study's, 3 for default and controls, else 1);
+                    ≥ 2 gives each Δ a 95 % confidence interval and p-value
   --out DIR         study folder (default ablate-out/<study>); rerun to resume`,
     options: { tokens: { type: 'string' }, seeds: { type: 'string' } },
     run: (v) => ablateCommand({ ...(v as object), tokens: num(v['tokens'], '--tokens'), seeds: num(v['seeds'], '--seeds') }),

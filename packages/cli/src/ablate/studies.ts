@@ -6,6 +6,18 @@ export interface VariantSpec {
   readonly description: string;
   /** Merged over the base config (plugin sections with another `use` replace the base's). */
   readonly config: Record<string, unknown>;
+  /**
+   * Arm this variant belongs to when several variants are alternatives of one
+   * arm (e.g. an lr sweep): the report compares each arm's best member.
+   */
+  readonly group?: string;
+}
+
+/** An extra paired comparison the report makes besides "vs the baseline". */
+export interface ComparisonSpec {
+  readonly variant: string;
+  readonly reference: string;
+  readonly label?: string;
 }
 
 /** A study: a base run config and the variants compared under equal tokens. */
@@ -16,6 +28,10 @@ export interface StudySpec {
   /** The variant every Δ is measured against. */
   readonly baseline: string;
   readonly variants: readonly VariantSpec[];
+  /** Paired seeds the study runs unless `--seeds` says otherwise (default 1). */
+  readonly seeds?: number;
+  /** Extra paired comparisons (e.g. VWN vs a control), reported with Δ, CI and p. */
+  readonly comparisons?: readonly ComparisonSpec[];
 }
 
 /**
@@ -43,11 +59,64 @@ export function vwn(m: number, n: number, connection: 'dynamic-ghc' | 'ghc' = 'd
 
 const MTP = { objectives: [{ use: 'mtp', depth: 1, weight: 0.3 }] };
 
+/** The base recipe's peak and final learning rates scaled by `factor` (for lr sweeps). */
+function lrTimes(factor: number): Record<string, unknown> {
+  const train = STUDY_BASE.train!;
+  return { train: { lr: train.lr! * factor, minLr: train.minLr! * factor } };
+}
+
+/**
+ * Iso-parameter control for VWN r = 4 (m = 4, n = 16) on {@link STUDY_BASE}: the
+ * baseline plus one dense shared expert of hidden size 115, which adds as many
+ * parameters (all active) as VWN's wide embedding, GHC matrices and reduce head:
+ * 2,623,104 total / 1,037,952 active vs VWN r = 4's 2,623,360 / 1,038,208.
+ */
+export const ISO_PARAM_R4: Record<string, unknown> = { ffn: { use: 'moe', experts: 8, topK: 2, sharedExperts: 1, sharedHidden: 115 } };
+
+/**
+ * Iso-FLOP control for VWN r = 4 on {@link STUDY_BASE}: a wider backbone (D = 144)
+ * with experts of hidden size 205, 2,464,704 forward FLOPs/token vs VWN r = 4's
+ * 2,465,280 (the baseline: 1,922,560).
+ */
+export const ISO_FLOP_R4: Record<string, unknown> = { dModel: 144, ffn: { use: 'moe', experts: 8, topK: 2, expertHidden: 205 } };
+
 /** Built-in studies for `vwn ablate --preset`. */
 export const STUDIES: Readonly<Record<string, StudySpec>> = {
+  default: {
+    name: 'default',
+    description: 'baseline (MoE) vs VWN r = 4 (DGHC, m = 4), 3 paired seeds: Δ with its 95 % CI and p-value',
+    base: STUDY_BASE,
+    baseline: 'baseline',
+    seeds: 3,
+    variants: [
+      { name: 'baseline', description: 'MoE Transformer, residual stream of width D', config: {} },
+      { name: 'vwn-r4', description: 'over-width embedding + DGHC, m = 4, n = 16 (r = 4)', config: vwn(4, 16) },
+    ],
+  },
+  controls: {
+    name: 'controls',
+    description: 'VWN r = 4 vs the baseline, an iso-parameter and an iso-FLOP baseline, and both arms at lr ×0.25/×0.5/×1, 3 paired seeds',
+    base: STUDY_BASE,
+    baseline: 'baseline',
+    seeds: 3,
+    variants: [
+      { name: 'baseline', description: 'MoE Transformer, lr 3e-3', config: {}, group: 'baseline' },
+      { name: 'vwn-r4', description: 'VWN r = 4 (DGHC, m = 4, n = 16), lr 3e-3', config: vwn(4, 16), group: 'vwn-r4' },
+      { name: 'iso-param', description: 'baseline + a dense shared expert (hidden 115): VWN r = 4\'s total and active parameters', config: ISO_PARAM_R4 },
+      { name: 'iso-flop', description: 'baseline at D = 144, expert hidden 205: VWN r = 4\'s FLOPs/token', config: ISO_FLOP_R4 },
+      { name: 'baseline-lr0.5', description: 'baseline at lr ×0.5', config: lrTimes(0.5), group: 'baseline' },
+      { name: 'baseline-lr0.25', description: 'baseline at lr ×0.25', config: lrTimes(0.25), group: 'baseline' },
+      { name: 'vwn-r4-lr0.5', description: 'VWN r = 4 at lr ×0.5', config: { ...vwn(4, 16), ...lrTimes(0.5) }, group: 'vwn-r4' },
+      { name: 'vwn-r4-lr0.25', description: 'VWN r = 4 at lr ×0.25', config: { ...vwn(4, 16), ...lrTimes(0.25) }, group: 'vwn-r4' },
+    ],
+    comparisons: [
+      { variant: 'vwn-r4', reference: 'iso-param', label: 'VWN r = 4 vs iso-parameter baseline' },
+      { variant: 'vwn-r4', reference: 'iso-flop', label: 'VWN r = 4 vs iso-FLOP baseline' },
+    ],
+  },
   quick: {
     name: 'quick',
-    description: 'baseline (MoE) vs VWN r = 2 and r = 4 (DGHC, m = 4) and VWN r = 4 + MTP',
+    description: 'one seed: baseline (MoE) vs VWN r = 2 and r = 4 (DGHC, m = 4) and VWN r = 4 + MTP',
     base: STUDY_BASE,
     baseline: 'baseline',
     variants: [

@@ -50,13 +50,13 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
     if (opts.preset) throw new ConfigError('--preset', 'cannot be combined with --config (a grid file names its own variants)');
     spec = await studyFromFile(opts.config);
   } else {
-    const name = opts.preset ?? 'quick';
+    const name = opts.preset ?? 'default';
     const preset = STUDIES[name];
     if (!preset) throw new ConfigError('--preset', `unknown study "${name}"; allowed: ${STUDY_NAMES.join(', ')}`);
     spec = preset;
   }
   if (opts.corpus) spec = { ...spec, base: { ...spec.base, data: { ...spec.base.data, corpus: opts.corpus } } };
-  const seeds = opts.seeds ?? 1;
+  const seeds = opts.seeds ?? spec.seeds ?? 1;
   if (!Number.isInteger(seeds) || seeds < 1) throw new ConfigError('--seeds', `must be a positive integer, got ${seeds}`);
   const tokens = opts.tokens ?? DEFAULT_STUDY_TOKENS;
   if (!(tokens > 0)) throw new ConfigError('--tokens', `must be positive, got ${tokens}`);
