@@ -17,6 +17,8 @@ export type {
   CurvePoint,
   EvalRecord,
   LogLinearFit,
+  MeanCi,
+  PairedComparison,
   RunData,
   Stat,
   Study,
@@ -26,8 +28,24 @@ export type {
   TrainRecord,
   VariantData,
   VariantSummary,
+  Verdict,
 } from './types.js';
-export { fitLogLinear, mean, median, sampleStd, toStat, tokenEfficiency } from './stats.js';
+export {
+  fitLogLinear,
+  logGamma,
+  mean,
+  meanCi,
+  median,
+  pairedComparison,
+  regularizedIncompleteBeta,
+  sampleStd,
+  SIGNIFICANCE_LEVEL,
+  studentTCdf,
+  studentTQuantile,
+  studentTSf,
+  toStat,
+  tokenEfficiency,
+} from './stats.js';
 export { METRICS_FILE, parseMetrics, readStudy, STUDY_FILE, StudyReadError } from './read.js';
 export { FINAL_TRAIN_FRACTION, finalTrainLoss, meanEvalCurve, NEXT2_TERM, steadyMedian, summarize, WARMUP_RECORDS } from './summarize.js';
 export {

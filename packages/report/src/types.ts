@@ -254,15 +254,91 @@ export interface CurvePoint {
 }
 
 /**
- * Result of {@link fitLogLinear}: Δ = a·log2(r) + b with coefficient of determination R².
+ * Result of {@link fitLogLinear}: Δ = a·log2(r) + b with coefficient of
+ * determination R², fitted over `n` points, and the slope's OLS standard error
+ * and 95 % confidence interval (Student t with `n − 2` degrees of freedom;
+ * `null` with only 2 points).
  *
  * @example
  * ```ts
- * const fit: LogLinearFit = fitLogLinear([{ r: 2, delta: -0.05 }, { r: 4, delta: -0.09 }]);
+ * const fit: LogLinearFit = fitLogLinear([{ r: 2, delta: -0.05 }, { r: 4, delta: -0.09 }, { r: 4, delta: -0.1 }]);
+ * if (fit.aCi95) console.log(`slope ${fit.a} [${fit.aCi95[0]}, ${fit.aCi95[1]}]`);
  * ```
  */
 export interface LogLinearFit {
+  /** Slope: Δ per doubling of r (nats). */
   readonly a: number;
+  /** Intercept (Δ at r = 1). */
   readonly b: number;
   readonly r2: number;
+  /** Points fitted. */
+  readonly n: number;
+  /** Residual degrees of freedom, n − 2. */
+  readonly df: number;
+  /** Standard error of the slope; `null` when df < 1. */
+  readonly aSe: number | null;
+  /** 95 % confidence interval of the slope; `null` when df < 1. */
+  readonly aCi95: readonly [number, number] | null;
+}
+
+/**
+ * Verdict of a paired comparison: `significant` (the 95 % interval excludes
+ * 0), `not-resolved` (it includes 0), or `single-seed` (one pair: no interval).
+ *
+ * @example
+ * ```ts
+ * const v: Verdict = pairedComparison([-0.1, -0.12, -0.11]).verdict; // 'significant'
+ * ```
+ */
+export type Verdict = 'significant' | 'not-resolved' | 'single-seed';
+
+/**
+ * Paired comparison of per-seed differences, from {@link pairedComparison}.
+ * The fields that need two or more pairs are `null` with one.
+ *
+ * @example
+ * ```ts
+ * const c: PairedComparison = pairedComparison([-0.25, -0.01, -0.04]);
+ * console.log(c.ci95, c.p, c.verdict, c.seedsNeeded); // [-0.42, 0.22] 0.316 'not-resolved' 10
+ * ```
+ */
+export interface PairedComparison {
+  /** Number of pairs (seeds). */
+  readonly n: number;
+  /** Mean difference. */
+  readonly mean: number;
+  /** Sample standard deviation of the differences (n − 1). */
+  readonly sd: number | null;
+  /** 95 % Student-t confidence interval of the mean difference. */
+  readonly ci95: readonly [number, number] | null;
+  /** t statistic: mean / (sd / √n). */
+  readonly t: number | null;
+  /** Degrees of freedom, n − 1. */
+  readonly df: number | null;
+  /** Two-sided paired t-test p-value. */
+  readonly p: number | null;
+  readonly verdict: Verdict;
+  /**
+   * When not resolved: the smallest number of paired seeds whose 95 % interval
+   * would exclude 0 at the observed mean and sd; `null` otherwise (or when the
+   * mean is 0, the sd is 0, or over 100,000 seeds would be needed).
+   */
+  readonly seedsNeeded: number | null;
+}
+
+/**
+ * Mean of per-seed values with its 95 % Student-t confidence interval, from {@link meanCi}.
+ *
+ * @example
+ * ```ts
+ * const e: MeanCi = meanCi([1.4, 1.5, 1.6]); // { n: 3, mean: 1.5, sd: 0.1, ci95: [1.25, 1.75] }
+ * ```
+ */
+export interface MeanCi {
+  readonly n: number;
+  readonly mean: number;
+  /** Sample standard deviation; `null` with one value. */
+  readonly sd: number | null;
+  /** 95 % interval of the mean; `null` with one value. */
+  readonly ci95: readonly [number, number] | null;
 }
