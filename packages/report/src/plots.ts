@@ -347,10 +347,10 @@ export function deltaVsLog2rSpec(summaries: readonly VariantSummary[]): TopLevel
     const sameR = values.filter((w) => Math.abs(w.log2r - v.log2r) < 0.2).sort((p, q) => q.delta - p.delta);
     v.labelBelow = sameR.length > 1 && sameR.indexOf(v) % 2 === 1;
   }
-  const xs = values.map((v) => v.log2r);
+  const xs = points.map((p) => Math.log2(p.r));
   const x0 = Math.min(0, ...xs);
   const x1 = Math.max(1, ...xs);
-  const x = { field: 'log2r', type: 'quantitative' as const, title: 'log2 r (virtual width factor)', scale: { domain: [x0, x1 + 0.25] } };
+  const x = { field: 'log2r', type: 'quantitative' as const, title: 'log2 r (virtual width factor)', scale: { domain: [x0 < 0 ? x0 - 0.25 : x0, x1 + 0.25] } };
   const y = { field: 'delta', type: 'quantitative' as const, title: 'Δ held-out loss vs baseline (nats)' };
   const withCi = values.filter((v) => v.hasCi);
   const maxSeeds = Math.max(0, ...points.map((p) => p.vsBaseline?.seeds.length ?? 0));

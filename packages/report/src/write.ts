@@ -163,7 +163,7 @@ export function formatDeltaCi(c: PairedComparison | null): string {
 
 /**
  * The verdict cell: `significant at 95 %`, `not resolved (≈N paired seeds
- * needed)`, or, with one seed, `1 seed: no interval possible`.
+ * needed)`, or, with one seed, `1 seed: no interval can be given`.
  *
  * @example
  * ```ts
@@ -172,7 +172,7 @@ export function formatDeltaCi(c: PairedComparison | null): string {
  */
 export function formatVerdict(c: PairedComparison | null): string {
   if (!c) return '—';
-  if (c.verdict === 'single-seed') return '1 seed: no interval possible';
+  if (c.verdict === 'single-seed') return '1 seed: no interval can be given';
   if (c.verdict === 'significant') return 'significant at 95 %';
   return c.seedsNeeded !== null ? `not resolved (≈${int.format(c.seedsNeeded)} paired seeds needed)` : 'not resolved';
 }
