@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform } from 'node:os';
 import { join } from 'node:path';
-import { deltaVsLog2rSpec, fitText, hasSystemFonts, lossCurveSpec, renderSvg, svgToPng } from './plots.js';
+import { deltaVsLog2rSpec, fitText, hasSystemFonts, lossCurveSpec, lossZoomDomain, renderSvg, svgToPng } from './plots.js';
 import { readStudy } from './read.js';
 import { SIGNIFICANCE_LEVEL } from './stats.js';
 import { analyzeStudy, TRAINING_FLOPS_PER_FORWARD } from './summarize.js';
@@ -537,7 +537,9 @@ export async function writeReport(outDir: string, opts: WriteReportOptions = {})
     { kind: 'h2', text: 'Plots' },
     {
       kind: 'p',
-      text: `Held-out loss against training tokens, training FLOPs (${TRAINING_FLOPS_PER_FORWARD} × forward FLOPs/token × tokens) and training wall-clock seconds: a variant that is better per token but costs more per token may not be better per FLOP or per second. The y axes are zoomed on where the curves differ; the first evals (near ln V) are clipped.`,
+      text: `Held-out loss against training tokens, training FLOPs (${TRAINING_FLOPS_PER_FORWARD} × forward FLOPs/token × tokens) and training wall-clock seconds: a variant that is better per token but costs more per token may not be better per FLOP or per second.${
+        lossZoomDomain(Object.values(analysis.curves)) ? ' The y axes are zoomed on where the curves differ; the first evals (near ln V) are clipped.' : ''
+      }`,
     },
     ...plots.map((_, index): Block => ({ kind: 'plot', index })),
     { kind: 'h2', text: 'Legend' },
