@@ -153,11 +153,11 @@ export const ZOOM_FROM_FRACTION = 0.15;
 
 /**
  * The y domain that zooms loss plots on the region where curves differ:
- * from the lowest plotted value (mean − std) to the highest loss any variant
- * has at its first eval at or after {@link ZOOM_FROM_FRACTION} of its steps
- * (+ std), padded by 5 %. Earlier, higher points (the first eval sits near
- * ln V) are clipped. `null` when nothing would be clipped or the curves are
- * too short to zoom.
+ * from the lowest seed-mean loss to the highest seed-mean loss any variant
+ * has at its first eval at or after {@link ZOOM_FROM_FRACTION} of its steps,
+ * padded by 5 % of that range. Earlier, higher points (the first eval sits
+ * near ln V) and the parts of ± std bands outside are clipped. `null` when no
+ * point would be clipped or every curve has fewer than 3 evals.
  *
  * @example
  * ```ts
@@ -168,15 +168,14 @@ export const ZOOM_FROM_FRACTION = 0.15;
 export function lossZoomDomain(curves: ReadonlyArray<readonly LossCurvePoint[]>): [number, number] | null {
   const finite = curves.map((c) => c.filter((p) => Number.isFinite(p.loss))).filter((c) => c.length >= 3);
   if (finite.length === 0) return null;
-  const lo = Math.min(...finite.flatMap((c) => c.map((p) => p.loss - (p.std ?? 0))));
+  const lo = Math.min(...finite.flatMap((c) => c.map((p) => p.loss)));
   const hi = Math.max(
     ...finite.map((c) => {
       const last = c[c.length - 1]!.step;
-      const p = c.find((q) => q.step >= ZOOM_FROM_FRACTION * last) ?? c[c.length - 1]!;
-      return p.loss + (p.std ?? 0);
+      return (c.find((q) => q.step >= ZOOM_FROM_FRACTION * last) ?? c[c.length - 1]!).loss;
     }),
   );
-  const top = Math.max(...finite.flatMap((c) => c.map((p) => p.loss + (p.std ?? 0))));
+  const top = Math.max(...finite.flatMap((c) => c.map((p) => p.loss)));
   if (!(hi > lo) || top <= hi) return null;
   const pad = 0.05 * (hi - lo);
   return [lo - pad, hi + pad];

@@ -200,7 +200,10 @@ function seedEfficiency(vr: RunData, br: RunData): { ratio: number | null; atRef
 
 function estimate(bySeed: EfficiencyEstimate['bySeed']): EfficiencyEstimate {
   const xs = bySeed.map((s) => s.ratio).filter((x): x is number => x !== null && Number.isFinite(x));
-  return { bySeed, stat: xs.length ? meanCi(xs) : null, atReferenceLoss: bySeed.some((s) => s.atReferenceLoss && s.ratio !== null) };
+  let stat = xs.length ? meanCi(xs) : null;
+  // A ratio is never negative: clamp the interval's lower end at 0.
+  if (stat?.ci95 && stat.ci95[0] < 0) stat = { ...stat, ci95: [0, stat.ci95[1]] };
+  return { bySeed, stat, atReferenceLoss: bySeed.some((s) => s.atReferenceLoss && s.ratio !== null) };
 }
 
 function findVariant(study: Study, name: string): VariantData {

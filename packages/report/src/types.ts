@@ -313,7 +313,7 @@ export interface VariantSummary {
  */
 export interface EfficiencyEstimate {
   readonly bySeed: ReadonlyArray<{ readonly seed: number; readonly ratio: number | null; readonly atReferenceLoss: boolean }>;
-  /** Mean and 95 % CI over the seeds with a ratio; `null` when none has one. */
+  /** Mean and 95 % CI over the seeds with a ratio (the CI's lower end clamped at 0); `null` when none has one. */
   readonly stat: MeanCi | null;
   /** Whether any seed's ratio is the reverse reading (the reference never got as low as the variant). */
   readonly atReferenceLoss: boolean;
