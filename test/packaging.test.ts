@@ -71,8 +71,8 @@ const EXPECT: Record<string, (out: string) => void> = {
     expect(out).toMatch(/^matMul ok 64x64$/m);
   },
   '@vwn/report': (out) => {
-    expect(out).toMatch(/^fit Δ = -0\.0715·log2 r \+ 0\.0307, R² = 0\.9\d\d$/m);
-    expect(out).toMatch(/^token efficiency 1\.50$/m);
+    expect(out).toMatch(/^Δ -0\.100 \[-0\.425, 0\.225\] p 0\.316 not-resolved, ≈10 seeds needed$/m);
+    expect(out).toMatch(/^fit Δ = -0\.0715·log2 r \+ 0\.0307; slope 95 % CI \[-0\.\d{4}, 0\.\d{4}\]; R² = 0\.9\d\d; 3 points$/m);
     expect(out).toMatch(/^plot\.png \d+ bytes$/m);
   },
   '@vwn/cli': (out) => {

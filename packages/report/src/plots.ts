@@ -9,9 +9,8 @@ import { homedir, platform } from 'node:os';
 import { join } from 'node:path';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { fitLogLinear } from './stats.js';
-import { meanEvalCurve } from './summarize.js';
-import type { LogLinearFit, Study, VariantSummary } from './types.js';
+import { deltaFit, meanLossCurve } from './summarize.js';
+import type { LogLinearFit, LossCurvePoint, Study, VariantSummary } from './types.js';
 
 /**
  * Font stack used for every plot's text (the first installed one is used by resvg and browsers).
@@ -141,37 +140,112 @@ export function hasSystemFonts(): boolean {
 }
 
 /**
- * Vega-Lite spec of held-out loss vs training tokens: one line per variant
- * (the seed mean), with a ± one-standard-deviation band when there are several seeds.
+ * Fraction of training at which {@link lossZoomDomain} reads the top of the y
+ * axis: the loss curves are shown from their minimum up to the highest loss
+ * any variant still has at 15 % of its training steps.
  *
  * @example
  * ```ts
- * const svg = await renderSvg(lossVsTokensSpec(await readStudy('out/vwn-small')));
+ * const step = ZOOM_FROM_FRACTION * lastStep; // points before this are clipped when higher
  * ```
  */
-export function lossVsTokensSpec(study: Study): TopLevelSpec {
-  const multiSeed = study.variants.some((v) => v.runs.length > 1);
-  const values = study.variants.flatMap((v) =>
-    meanEvalCurve(v.runs).map((p) => ({
-      variant: v.name,
-      tokens: p.tokens,
-      loss: p.loss,
-      lo: p.loss - (p.std ?? 0),
-      hi: p.loss + (p.std ?? 0),
-    })),
+export const ZOOM_FROM_FRACTION = 0.15;
+
+/**
+ * The y domain that zooms loss plots on the region where curves differ:
+ * from the lowest seed-mean loss to the highest seed-mean loss any variant
+ * has at its first eval at or after {@link ZOOM_FROM_FRACTION} of its steps,
+ * padded by 5 % of that range. Earlier, higher points (the first eval sits
+ * near ln V) and the parts of ± std bands outside are clipped. `null` when no
+ * point would be clipped or every curve has fewer than 3 evals.
+ *
+ * @example
+ * ```ts
+ * const a = analyzeStudy(study);
+ * lossZoomDomain(Object.values(a.curves)); // e.g. [1.86, 2.74]
+ * ```
+ */
+export function lossZoomDomain(curves: ReadonlyArray<readonly LossCurvePoint[]>): [number, number] | null {
+  const finite = curves.map((c) => c.filter((p) => Number.isFinite(p.loss))).filter((c) => c.length >= 3);
+  if (finite.length === 0) return null;
+  const lo = Math.min(...finite.flatMap((c) => c.map((p) => p.loss)));
+  const hi = Math.max(
+    ...finite.map((c) => {
+      const last = c[c.length - 1]!.step;
+      return (c.find((q) => q.step >= ZOOM_FROM_FRACTION * last) ?? c[c.length - 1]!).loss;
+    }),
   );
-  const x = { field: 'tokens', type: 'quantitative' as const, title: 'training tokens', axis: { format: '~s' } };
+  const top = Math.max(...finite.flatMap((c) => c.map((p) => p.loss)));
+  if (!(hi > lo) || top <= hi) return null;
+  const pad = 0.05 * (hi - lo);
+  return [lo - pad, hi + pad];
+}
+
+/**
+ * The x axes of the loss-curve plots: training tokens, training FLOPs
+ * (3 × forward FLOPs/token × tokens) and training wall-clock seconds.
+ *
+ * @example
+ * ```ts
+ * const axes: LossAxis[] = ['tokens', 'flops', 'seconds'];
+ * ```
+ */
+export type LossAxis = 'tokens' | 'flops' | 'seconds';
+
+const AXES: Record<LossAxis, { title: string; plot: string; format: string }> = {
+  tokens: { title: 'training tokens', plot: 'tokens', format: '~s' },
+  flops: { title: 'training FLOPs (3 × forward FLOPs/token × tokens)', plot: 'training FLOPs', format: '~s' },
+  seconds: { title: 'training wall-clock seconds (sum of step times)', plot: 'wall-clock seconds', format: ',~r' },
+};
+
+/**
+ * Vega-Lite spec of held-out loss vs training tokens, training FLOPs or
+ * training wall-clock seconds: one line per variant (the seed mean), with a
+ * ± one-standard-deviation band when there are several seeds. The y axis is
+ * zoomed with {@link lossZoomDomain} (the same domain for every axis, so the
+ * three plots compare at a glance); clipped early points are named in the
+ * subtitle. On the seconds axis, variants without `stepMs` records are left out.
+ *
+ * @example
+ * ```ts
+ * const study = await readStudy('out/vwn-small');
+ * const svg = await renderSvg(lossCurveSpec(study, 'flops'));
+ * ```
+ */
+export function lossCurveSpec(study: Study, axis: LossAxis = 'tokens'): TopLevelSpec {
+  const multiSeed = study.variants.some((v) => v.runs.length > 1);
+  const curves = study.variants.map((v) => ({ name: v.name, curve: meanLossCurve(v.runs, v.flopsPerToken) }));
+  const domain = lossZoomDomain(curves.map((c) => c.curve));
+  const values = curves.flatMap(({ name, curve }) =>
+    curve
+      .filter((p) => (axis === 'seconds' ? p.seconds !== null : true) && Number.isFinite(p.loss))
+      .map((p) => ({
+        variant: name,
+        x: axis === 'tokens' ? p.tokens : axis === 'flops' ? p.flops : p.seconds!,
+        loss: p.loss,
+        lo: p.loss - (p.std ?? 0),
+        hi: p.loss + (p.std ?? 0),
+      })),
+  );
+  const missing = axis === 'seconds' ? curves.filter((c) => c.curve.length > 0 && c.curve.every((p) => p.seconds === null)).map((c) => c.name) : [];
+  const meta = AXES[axis];
+  const x = { field: 'x', type: 'quantitative' as const, title: meta.title, axis: { format: meta.format } };
+  const yScale = domain ? { domain, nice: false, zero: false } : { zero: false };
   const color = {
     field: 'variant',
     type: 'nominal' as const,
     title: 'variant',
     sort: study.variants.map((v) => v.name),
+    scale: { scheme: study.variants.length > 10 ? 'tableau20' : 'category10' },
     legend: { symbolType: 'stroke', symbolOpacity: 1, symbolStrokeWidth: 3 },
   };
-  const seedNote = multiSeed ? ` (mean of ${Math.max(...study.variants.map((v) => v.runs.length))} seeds, band = ± 1 std)` : '';
+  const seedNote = multiSeed ? `mean of ${Math.max(...study.variants.map((v) => v.runs.length))} seeds, band = ± 1 std` : '';
+  const zoomNote = domain ? `y zoomed to ${domain[0].toFixed(2)}–${domain[1].toFixed(2)} nats; earlier, higher points are clipped` : '';
+  const missingNote = missing.length ? `no step times for ${missing.join(', ')}` : '';
+  const subtitle = [seedNote, zoomNote, missingNote].filter(Boolean).join('; ');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `Held-out next-token loss vs tokens${seedNote}`,
+    title: { text: `Held-out next-token loss vs ${meta.plot}`, ...(subtitle ? { subtitle } : {}) },
     width: 560,
     height: 340,
     config: PLOT_CONFIG,
@@ -180,10 +254,10 @@ export function lossVsTokensSpec(study: Study): TopLevelSpec {
       ...(multiSeed
         ? [
             {
-              mark: { type: 'area' as const, opacity: 0.18 },
+              mark: { type: 'area' as const, opacity: 0.18, clip: true },
               encoding: {
                 x,
-                y: { field: 'lo', type: 'quantitative' as const },
+                y: { field: 'lo', type: 'quantitative' as const, scale: yScale },
                 y2: { field: 'hi' },
                 color,
               },
@@ -191,10 +265,10 @@ export function lossVsTokensSpec(study: Study): TopLevelSpec {
           ]
         : []),
       {
-        mark: { type: 'line' as const, point: true, strokeWidth: 2 },
+        mark: { type: 'line' as const, point: true, strokeWidth: 2, clip: true },
         encoding: {
           x,
-          y: { field: 'loss', type: 'quantitative' as const, title: 'held-out loss (nats)', scale: { zero: false } },
+          y: { field: 'loss', type: 'quantitative' as const, title: 'held-out loss (nats)', scale: yScale },
           color,
         },
       },
@@ -203,50 +277,40 @@ export function lossVsTokensSpec(study: Study): TopLevelSpec {
 }
 
 /**
- * The points of the Δ-vs-log2(r) plot (every variant with r ≠ 1) and the fit.
- * The fit uses the next-token-only variants (`fitPoints`), so an MTP variant
- * (another component) does not bend the r-scaling line — unless fewer than
- * 2 distinct r remain without them, then every point is used. `fit` is null
- * with fewer than 2 distinct r.
+ * Vega-Lite spec of held-out loss vs training tokens: {@link lossCurveSpec} on the tokens axis.
  *
  * @example
  * ```ts
- * const { points, fit } = deltaFit(summarize(study));
- * if (fit) console.log(`Δ = ${fit.a}·log2 r + ${fit.b}`);
+ * const svg = await renderSvg(lossVsTokensSpec(await readStudy('out/vwn-small')));
  * ```
  */
-export function deltaFit(summaries: readonly VariantSummary[]): {
-  points: VariantSummary[];
-  fitPoints: VariantSummary[];
-  fit: LogLinearFit | null;
-  distinctR: number;
-} {
-  const points = summaries.filter((s) => s.r !== 1 && s.r > 0);
-  const plain = points.filter((s) => s.heldOutNext2Loss === null);
-  const fitPoints = new Set(plain.map((p) => p.r)).size >= 2 ? plain : points;
-  const distinctR = new Set(fitPoints.map((p) => p.r)).size;
-  const fit = distinctR >= 2 ? fitLogLinear(fitPoints.map((p) => ({ r: p.r, delta: p.deltaVsBaseline.mean }))) : null;
-  return { points, fitPoints, fit, distinctR };
+export function lossVsTokensSpec(study: Study): TopLevelSpec {
+  return lossCurveSpec(study, 'tokens');
 }
 
 /**
- * One-line text of the fit: `Δ = a·log2 r + b, R² = …`, or why there is none.
+ * One-line text of the fit: `Δ = a·log2 r + b`, the slope's 95 % CI (when
+ * there are more than 2 points), R² and the number of points; or why there is none.
  *
  * @example
  * ```ts
- * fitText({ a: -0.05, b: 0.01, r2: 0.98 }, 3); // 'Δ = -0.0500·log2 r + 0.0100, R² = 0.980'
+ * fitText({ a: -0.05, b: 0.01, r2: 0.98, n: 9, df: 7, aSe: 0.005, aCi95: [-0.0618, -0.0382] }, 3);
+ * // 'Δ = -0.0500·log2 r + 0.0100; slope 95 % CI [-0.0618, -0.0382]; R² = 0.980; 9 points'
  * ```
  */
 export function fitText(fit: LogLinearFit | null, distinctR: number): string {
   if (!fit) return `no fit: the fit needs ≥ 2 distinct r values (r ≠ 1), have ${distinctR}`;
   const sign = fit.b < 0 ? '-' : '+';
-  return `Δ = ${fit.a.toFixed(4)}·log2 r ${sign} ${Math.abs(fit.b).toFixed(4)}, R² = ${fit.r2.toFixed(3)}`;
+  const ci = fit.aCi95 ? `; slope 95 % CI [${fit.aCi95[0].toFixed(4)}, ${fit.aCi95[1].toFixed(4)}]` : '';
+  return `Δ = ${fit.a.toFixed(4)}·log2 r ${sign} ${Math.abs(fit.b).toFixed(4)}${ci}; R² = ${fit.r2.toFixed(3)}; ${fit.n} points`;
 }
 
 /**
  * Vega-Lite spec of Δ held-out loss vs log2(r) for every variant with r ≠ 1:
- * points (± 1 std bars with several seeds; multi-token-prediction variants
- * drawn as squares), the least-squares line and its equation in the title.
+ * the per-variant mean Δ with its 95 % confidence interval as error bars
+ * (several seeds), each seed's Δ as a small open circle, multi-token-prediction
+ * variants drawn as squares, and the least-squares line over every
+ * (variant, seed) point with its equation in the subtitle.
  *
  * @example
  * ```ts
@@ -255,48 +319,75 @@ export function fitText(fit: LogLinearFit | null, distinctR: number): string {
  */
 export function deltaVsLog2rSpec(summaries: readonly VariantSummary[]): TopLevelSpec {
   const { points, fit, distinctR } = deltaFit(summaries);
-  const values = points.map((p) => ({
-    variant: p.name,
-    log2r: Math.log2(p.r),
-    delta: p.deltaVsBaseline.mean,
-    lo: p.deltaVsBaseline.mean - (p.deltaVsBaseline.std ?? 0),
-    hi: p.deltaVsBaseline.mean + (p.deltaVsBaseline.std ?? 0),
-    objective: p.heldOutNext2Loss ? 'next-token + MTP' : 'next-token',
-    labelBelow: false,
-  }));
+  // Variants sharing an r are spread a little along x so their bars and seeds do not overlap.
+  const offsetOf = (p: VariantSummary) => {
+    const same = points.filter((q) => q.r === p.r);
+    return same.length > 1 ? (same.indexOf(p) - (same.length - 1) / 2) * 0.08 : 0;
+  };
+  const values = points.map((p) => {
+    const t = p.vsBaseline?.test;
+    const m = t?.mean ?? p.deltaVsBaseline.mean;
+    return {
+      variant: p.name,
+      log2r: Math.log2(p.r) + offsetOf(p),
+      delta: m,
+      lo: t?.ci95 ? t.ci95[0] : m,
+      hi: t?.ci95 ? t.ci95[1] : m,
+      hasCi: !!t?.ci95,
+      objective: p.heldOutNext2Loss ? 'next-token + MTP' : 'next-token',
+      labelBelow: false,
+    };
+  });
+  const seedValues = points.flatMap((p) =>
+    p.vsBaseline ? p.vsBaseline.deltas.map((d, i) => ({ variant: p.name, seed: p.vsBaseline!.seeds[i], log2r: Math.log2(p.r) + offsetOf(p), delta: d })) : [],
+  );
   // Points sharing an r: label the lower one below its point so labels do not collide.
   for (const v of values) {
-    const sameR = values.filter((w) => w.log2r === v.log2r).sort((p, q) => q.delta - p.delta);
+    const sameR = values.filter((w) => Math.abs(w.log2r - v.log2r) < 0.2).sort((p, q) => q.delta - p.delta);
     v.labelBelow = sameR.length > 1 && sameR.indexOf(v) % 2 === 1;
   }
-  const xs = values.map((v) => v.log2r);
+  const xs = points.map((p) => Math.log2(p.r));
   const x0 = Math.min(0, ...xs);
   const x1 = Math.max(1, ...xs);
-  const x = { field: 'log2r', type: 'quantitative' as const, title: 'log2 r (virtual width factor)', scale: { domain: [x0, x1 + 0.25] } };
-  const y = { field: 'delta', type: 'quantitative' as const, title: 'Δ held-out loss (nats)' };
-  const multiSeed = points.some((p) => p.deltaVsBaseline.std !== undefined);
-  const title = points.length === 0 ? 'no variant has r ≠ 1: nothing to plot' : fitText(fit, distinctR);
+  const x = { field: 'log2r', type: 'quantitative' as const, title: 'log2 r (virtual width factor)', scale: { domain: [x0 < 0 ? x0 - 0.25 : x0, x1 + 0.25] } };
+  const y = { field: 'delta', type: 'quantitative' as const, title: 'Δ held-out loss vs baseline (nats)' };
+  const withCi = values.filter((v) => v.hasCi);
+  const maxSeeds = Math.max(0, ...points.map((p) => p.vsBaseline?.seeds.length ?? 0));
+  const barNote = withCi.length ? `bars: 95 % CI of the mean over ${maxSeeds} seeds; open circles: single seeds` : 'one seed: no interval can be given';
+  const subtitle = points.length === 0 ? ['no variant has r ≠ 1: nothing to plot'] : [fitText(fit, distinctR), barNote];
   const layers: unknown[] = [
     { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { y: { field: 'zero', type: 'quantitative' } } },
   ];
   if (fit) {
-    const line = [x0, x1].map((lx) => ({ log2r: lx, delta: fit.a * lx + fit.b, series: 'least-squares fit' }));
+    const line = [x0, x1].map((lx) => ({ log2r: lx, delta: fit.a * lx + fit.b, series: 'least-squares fit over every seed' }));
     layers.push({
       data: { values: line },
       mark: { type: 'line', color: '#d62728', strokeWidth: 2 },
       encoding: {
         x,
         y,
-        strokeDash: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+        strokeDash: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 400 } },
       },
     });
   }
-  if (multiSeed) {
+  if (withCi.length) {
     layers.push({
-      data: { values },
-      mark: { type: 'rule', color: '#1f77b4' },
+      data: { values: seedValues },
+      mark: { type: 'point', filled: false, size: 30, color: '#7f7f7f', opacity: 0.8 },
+      encoding: { x, y },
+    });
+    layers.push({
+      data: { values: withCi },
+      mark: { type: 'rule', color: '#1f77b4', strokeWidth: 2 },
       encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
     });
+    for (const end of ['lo', 'hi']) {
+      layers.push({
+        data: { values: withCi },
+        mark: { type: 'tick', color: '#1f77b4', orient: 'horizontal', size: 14, thickness: 2 },
+        encoding: { x, y: { field: end, type: 'quantitative' } },
+      });
+    }
   }
   if (values.length > 0) {
     layers.push({
@@ -318,7 +409,7 @@ export function deltaVsLog2rSpec(summaries: readonly VariantSummary[]): TopLevel
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Δ held-out loss vs log2 r (negative = better than the baseline)', subtitle: title },
+    title: { text: 'Δ held-out loss vs log2 r (negative = better than the baseline)', subtitle },
     width: 560,
     height: 340,
     config: PLOT_CONFIG,

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EvalRecord, RunData, Study, StudyManifest, StudyVariantManifest, TrainRecord, VariantData } from './types.js';
+import type { EvalRecord, RunData, RunInfo, Study, StudyComparisonSpec, StudyManifest, StudyVariantManifest, TrainRecord, VariantData } from './types.js';
 
 /**
  * Name of the study manifest inside a study folder.
@@ -25,6 +25,16 @@ export const STUDY_FILE = 'study.json';
  * ```
  */
 export const METRICS_FILE = 'metrics.jsonl';
+/**
+ * Name of the optional run-provenance file inside a run directory
+ * (`{"host": …, "backend": …}`, written by the runner).
+ *
+ * @example
+ * ```ts
+ * join(outDir, 'runs/baseline/seed-0', RUN_INFO_FILE);
+ * ```
+ */
+export const RUN_INFO_FILE = 'run.json';
 
 /**
  * Thrown when a study folder is missing a file or holds malformed data; the
@@ -80,6 +90,27 @@ function checkManifest(file: string, raw: unknown): StudyManifest {
     }
   });
   if (!variants.some((v) => v['name'] === m['baseline'])) bad(`baseline "${String(m['baseline'])}" is not one of the variants`);
+  const names = variants.map((v) => v['name'] as string);
+  variants.forEach((v) => {
+    if (v['group'] !== undefined && (typeof v['group'] !== 'string' || v['group'] === '')) {
+      bad(`variant "${String(v['name'])}": "group" must be a non-empty string when given`);
+    }
+  });
+  let comparisons: StudyComparisonSpec[] | undefined;
+  if (m['comparisons'] !== undefined) {
+    if (!Array.isArray(m['comparisons'])) bad('"comparisons" must be an array of {variant, reference, label?}');
+    comparisons = (m['comparisons'] as Array<Record<string, unknown>>).map((c, i) => {
+      if (typeof c !== 'object' || c === null) return bad(`comparisons[${i}] is not an object`);
+      for (const k of ['variant', 'reference'] as const) {
+        if (typeof c[k] !== 'string' || !names.includes(c[k])) {
+          bad(`comparisons[${i}].${k} must be one of the variants (${names.join(', ')}), got ${JSON.stringify(c[k])}`);
+        }
+      }
+      if (c['label'] !== undefined && typeof c['label'] !== 'string') bad(`comparisons[${i}].label must be a string`);
+      const spec = { variant: c['variant'] as string, reference: c['reference'] as string };
+      return typeof c['label'] === 'string' ? { ...spec, label: c['label'] } : spec;
+    });
+  }
   return {
     name: typeof m['name'] === 'string' ? m['name'] : 'study',
     createdAt: typeof m['createdAt'] === 'string' ? m['createdAt'] : '',
@@ -98,9 +129,34 @@ function checkManifest(file: string, raw: unknown): StudyManifest {
         activeParams: v['activeParams'] as number,
         flopsPerToken: v['flopsPerToken'] as number,
         runs: v['runs'] as StudyVariantManifest['runs'],
+        ...(typeof v['group'] === 'string' ? { group: v['group'] } : {}),
       }),
     ),
+    ...(comparisons ? { comparisons } : {}),
   };
+}
+
+/** Reads a run directory's optional `run.json`; `undefined` when absent. */
+async function readRunInfo(file: string): Promise<RunInfo | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StudyReadError(file, `run info ${file} could not be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new StudyReadError(file, `${file}: not valid JSON`, { cause: e });
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new StudyReadError(file, `${file}: not a JSON object`);
+  const info = raw as Record<string, unknown>;
+  for (const k of ['host', 'backend']) {
+    if (info[k] !== undefined && typeof info[k] !== 'string') throw new StudyReadError(file, `${file}: "${k}" must be a string`);
+  }
+  return info as RunInfo;
 }
 
 /** Keeps the last record of each step (a resumed run may log a step twice) and sorts by step. */
@@ -147,8 +203,10 @@ export function parseMetrics(text: string, file: string): { train: TrainRecord[]
 }
 
 /**
- * Reads a study folder: `OUT/study.json` and the `metrics.jsonl` of every run
- * it lists (run directories are relative to `outDir`).
+ * Reads a study folder: `OUT/study.json` and the `metrics.jsonl` (and the
+ * optional `run.json`) of every run it lists (run directories are relative to
+ * `outDir`). The optional `study.json` fields `variants[i].group` and
+ * `comparisons` are checked: a comparison must name two variants.
  *
  * @throws StudyReadError naming the missing or malformed file; also when a run
  *   has no eval record (its held-out loss would be unknown).
@@ -181,7 +239,8 @@ export async function readStudy(outDir: string): Promise<Study> {
       if (evals.length === 0) {
         throw new StudyReadError(file, `${file}: no eval record (variant "${v.name}" seed ${ref.seed} has no held-out loss; did the run finish?)`);
       }
-      runs.push({ seed: ref.seed, dir: ref.dir, train, evals });
+      const info = await readRunInfo(join(outDir, ref.dir, RUN_INFO_FILE));
+      runs.push(info ? { seed: ref.seed, dir: ref.dir, train, evals, info } : { seed: ref.seed, dir: ref.dir, train, evals });
     }
     const { runs: _refs, ...rest } = v;
     variants.push({ ...rest, runs });

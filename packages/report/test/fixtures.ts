@@ -109,3 +109,81 @@ export async function writeFakeStudy(
   await writeFile(join(outDir, 'study.json'), JSON.stringify(manifest, null, 2));
   return out;
 }
+
+/** One run of {@link writeStudyFolder}: explicit eval points and per-step times. */
+export interface ExactRun {
+  seed: number;
+  /** [step, loss] pairs; tokens = step × tokensPerStep. */
+  evals: Array<[number, number]>;
+  /** Step time of every step 1 … steps (ms); omitted → no stepMs field. */
+  stepMs?: number[];
+  /** Written as run.json when given. */
+  info?: Record<string, unknown>;
+  /** Extra raw lines appended to metrics.jsonl (e.g. a step logged twice by a resume). */
+  extraLines?: string[];
+}
+
+export interface ExactVariant {
+  name: string;
+  r: number;
+  flopsPerToken: number;
+  params?: number;
+  group?: string;
+  runs: ExactRun[];
+}
+
+/**
+ * Writes a study folder with exactly the given eval losses and step times, so tests can
+ * compute every number by hand. `extra` is merged into study.json (e.g. `comparisons`).
+ */
+export async function writeStudyFolder(
+  outDir: string,
+  variants: ExactVariant[],
+  opts: { steps: number; tokensPerStep: number; baseline?: string; extra?: Record<string, unknown> },
+): Promise<void> {
+  for (const v of variants) {
+    for (const run of v.runs) {
+      const lines: string[] = [];
+      const evalAt = new Map(run.evals);
+      if (evalAt.has(0)) lines.push(JSON.stringify({ type: 'eval', step: 0, tokens: 0, loss: evalAt.get(0), terms: {} }));
+      for (let step = 1; step <= opts.steps; step++) {
+        const tokens = step * opts.tokensPerStep;
+        const rec: Record<string, unknown> = { type: 'train', step, tokens, loss: 3 - step * 0.01, terms: {}, metrics: {}, lr: 1e-3, gradNorm: 1 };
+        if (run.stepMs) {
+          rec['stepMs'] = run.stepMs[step - 1];
+          rec['tokensPerSecond'] = opts.tokensPerStep / (run.stepMs[step - 1]! / 1000);
+        }
+        lines.push(JSON.stringify(rec));
+        if (evalAt.has(step)) lines.push(JSON.stringify({ type: 'eval', step, tokens, loss: evalAt.get(step), terms: {} }));
+      }
+      lines.push(...(run.extraLines ?? []));
+      const dir = join(outDir, 'runs', v.name, `seed-${run.seed}`);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'metrics.jsonl'), lines.join('\n') + '\n');
+      if (run.info) await writeFile(join(dir, 'run.json'), JSON.stringify(run.info));
+    }
+  }
+  const seeds = [...new Set(variants.flatMap((v) => v.runs.map((r) => r.seed)))];
+  const manifest = {
+    name: 'exact-study',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    tokensPerVariant: opts.steps * opts.tokensPerStep,
+    seeds,
+    baseline: opts.baseline ?? variants[0]!.name,
+    variants: variants.map((v) => ({
+      name: v.name,
+      description: `${v.name} (exact)`,
+      r: v.r,
+      m: 1,
+      n: v.r,
+      config: {},
+      params: v.params ?? 1000,
+      activeParams: v.params ?? 1000,
+      flopsPerToken: v.flopsPerToken,
+      runs: v.runs.map((r) => ({ seed: r.seed, dir: `runs/${v.name}/seed-${r.seed}` })),
+      ...(v.group !== undefined ? { group: v.group } : {}),
+    })),
+    ...opts.extra,
+  };
+  await writeFile(join(outDir, 'study.json'), JSON.stringify(manifest, null, 2));
+}

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStudy, rebuildReport, StudyReadError, summarize, writeReport } from '@vwn/report';
+import { readStudy, rebuildReport, StudyReadError, summarize, TABLE_COLUMNS, writeReport } from '@vwn/report';
 import { writeFakeStudy, type FakeVariant } from './fixtures.js';
 
 /** Independent helpers: the hand computation reads metrics.jsonl itself. */
@@ -20,9 +20,12 @@ function med(xs: number[]): number {
 const int = (x: number) => Math.round(x).toLocaleString('en-US');
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 
-/** Parses the markdown table of report.md into rows keyed by column header. */
+/** Parses the first markdown table of report.md (the summary) into rows keyed by column header. */
 function parseTable(md: string): Array<Record<string, string>> {
-  const lines = md.split('\n').filter((l) => l.startsWith('| '));
+  const all = md.split('\n');
+  const start = all.findIndex((l) => l.startsWith('| '));
+  const end = all.findIndex((l, i) => i > start && !l.startsWith('| '));
+  const lines = all.slice(start, end);
   const cells = (l: string) => l.slice(2, -2).split(' | ');
   const head = cells(lines[0]!);
   return lines.slice(2).map((l) => Object.fromEntries(cells(l).map((c, i) => [head[i]!, c])));
@@ -62,8 +65,9 @@ describe('writeReport on a synthetic two-variant study', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('writes report.md, report.html and both plots as SVG and PNG', async () => {
-    const expected = ['report.md', 'report.html', 'plots/loss-vs-tokens.svg', 'plots/delta-vs-log2r.svg', 'plots/loss-vs-tokens.png', 'plots/delta-vs-log2r.png'];
+  it('writes report.md, report.html, report.json and every plot as SVG and PNG', async () => {
+    const stems = ['loss-vs-tokens', 'loss-vs-flops', 'loss-vs-seconds', 'delta-vs-log2r'];
+    const expected = ['report.md', 'report.html', 'report.json', ...stems.flatMap((s) => [`plots/${s}.svg`, `plots/${s}.png`])];
     expect(result.files.sort()).toEqual(expected.map((f) => join(dir, f)).sort());
     expect(result.pngSkipped).toBeUndefined();
     for (const f of expected) expect((await stat(join(dir, f))).size).toBeGreaterThan(100);
@@ -78,6 +82,7 @@ describe('writeReport on a synthetic two-variant study', () => {
     const md = await readFile(join(dir, 'report.md'), 'utf8');
     const rows = parseTable(md);
     expect(rows.map((r) => r['variant'])).toEqual(['baseline', 'vwn-r2-mtp']);
+    expect(Object.keys(rows[0]!)).toEqual([...TABLE_COLUMNS]);
     const b = await byHand(dir, 'baseline', 0);
     const w = await byHand(dir, 'vwn-r2-mtp', 0);
     // 130 train records: the last ⌈6.5⌉ = 7 are averaged.
@@ -88,18 +93,22 @@ describe('writeReport on a synthetic two-variant study', () => {
     expect(rw['held-out loss']).toBe(w.heldOut.toFixed(4));
     expect(rb['next-2 loss']).toBe('—');
     expect(rw['next-2 loss']).toBe(w.next2!.toFixed(4));
-    expect(rb['Δ vs baseline']).toBe('(baseline)');
+    expect(rb['Δ vs baseline [95 % CI]']).toBe('(baseline)');
     const delta = w.heldOut - b.heldOut;
     expect(delta).toBeLessThan(0);
-    expect(rw['Δ vs baseline']).toBe(delta.toFixed(4));
+    // one seed: the value, and plainly no interval
+    expect(rw['Δ vs baseline [95 % CI]']).toBe(`${delta.toFixed(4)} (1 seed)`);
+    expect(rw['verdict']).toBe('1 seed: no interval can be given');
     // The wider variant beats the baseline, so the baseline never reaches its loss;
     // the reverse reading interpolates the variant's curve at the baseline's final loss.
     const i = w.evals.findIndex((e) => e.loss <= b.heldOut);
     const p = w.evals[i - 1]!;
     const q = w.evals[i]!;
     const needed = p.tokens + ((p.loss - b.heldOut) / (p.loss - q.loss)) * (q.tokens - p.tokens);
-    expect(rw['token-efficiency ratio']).toBe(`not reached (${(b.tokens / needed).toFixed(2)}× at baseline loss)`);
-    expect(rb['token-efficiency ratio']).toBe('1.00×');
+    // † marks that reading; compute efficiency scales it by the FLOPs/token ratio.
+    expect(rw['token efficiency']).toBe(`${(b.tokens / needed).toFixed(2)}× †`);
+    expect(rw['compute efficiency']).toBe(`${((b.tokens / needed) * (6_000_000 / 6_480_000)).toFixed(2)}× †`);
+    expect(rb['token efficiency']).toBe('(baseline)');
     expect(rb['tokens/s']).toBe(int(b.tps));
     expect(rw['tokens/s']).toBe(int(w.tps));
     expect(rw['step-time overhead']).toBe(pct(w.stepMs / b.stepMs - 1));
@@ -119,12 +128,22 @@ describe('writeReport on a synthetic two-variant study', () => {
     // one variant with r ≠ 1: no fit
     expect(md).toMatch(/fit needs ≥ 2 distinct r values/);
     expect(md).toContain('![Held-out loss vs tokens](plots/loss-vs-tokens.png)');
+    expect(md).toContain('![Held-out loss vs training FLOPs](plots/loss-vs-flops.png)');
+    expect(md).toContain('![Held-out loss vs wall-clock seconds](plots/loss-vs-seconds.png)');
     expect(md).toContain('![Δ held-out loss vs log2 r](plots/delta-vs-log2r.png)');
+    expect(md).toContain('> **One seed:** no confidence interval or significance test can be given');
+    // an old study.json (no groups, comparisons or run.json): no such sections, no backend warning
+    expect(md).not.toMatch(/Best of each group|Requested comparisons|Mixed backends/);
+    expect(md).toContain('**Runs made on:** not recorded (no run.json in the run directories)');
+    const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8'));
+    expect(json.groups).toBeNull();
+    expect(json.comparisons).toEqual([]);
+    expect(json.summaries[1].vsBaseline.test).toMatchObject({ n: 1, verdict: 'single-seed', ci95: null, p: null });
   });
 
   it('report.html is self-contained with the SVG plots inlined', async () => {
     const html = await readFile(join(dir, 'report.html'), 'utf8');
-    expect(html.match(/<svg /g)?.length).toBe(2);
+    expect(html.match(/<svg /g)?.length).toBe(4);
     expect(html).not.toMatch(/<img|<script|<link|src="http/);
     expect(html).toContain('<td>vwn-r2-mtp</td>');
     // ids are unique across the two inlined SVGs
@@ -198,16 +217,22 @@ describe('seeds > 1', () => {
     const s = summarize(await readStudy(dir));
     const rows = parseTable(md);
     expect(rows[1]!['held-out loss']).toBe(`${s[1]!.heldOutLoss.mean.toFixed(4)} ± ${s[1]!.heldOutLoss.std!.toFixed(4)}`);
-    expect(md).toContain('**Seeds:** 3 (0, 1, 2); mean ± sample std over seeds');
-    // two points at r = 2 and 4: an exact line through them
+    expect(md).toContain('**Seeds:** 3 (0, 1, 2); every comparison is paired by seed');
+    expect(md).not.toContain('**One seed:**');
+    // 3 seeds at r = 2 and 3 at r = 4: every seed is a point; with equal counts per r the
+    // least-squares line passes through the two per-r means.
     const d2 = s[1]!.deltaVsBaseline.mean;
     const d4 = s[2]!.deltaVsBaseline.mean;
     const a = d4 - d2;
     const b = d2 - a;
-    expect(md).toContain(`Δ = ${a.toFixed(4)}·log2 r ${b < 0 ? '-' : '+'} ${Math.abs(b).toFixed(4)}, R² = 1.000`);
+    expect(md).toContain(`Δ = ${a.toFixed(4)}·log2 r ${b < 0 ? '-' : '+'} ${Math.abs(b).toFixed(4)}; slope 95 % CI [`);
+    expect(md).toMatch(/; 6 points \(least squares over every \(variant, seed\) point of 2 variants/);
     expect(md).toContain('![Held-out loss vs tokens](plots/loss-vs-tokens.svg)');
     const svg = await readFile(join(dir, 'plots/loss-vs-tokens.svg'), 'utf8');
     expect(svg).toContain('band = ± 1 std');
+    expect(svg).toContain('y zoomed to');
+    const delta = await readFile(join(dir, 'plots/delta-vs-log2r.svg'), 'utf8');
+    expect(delta).toContain('bars: 95 % CI of the mean over 3 seeds');
   });
 });
 
