@@ -37,6 +37,7 @@ export {
   hasSystemFonts,
   lossVsTokensSpec,
   PLOT_FONT,
+  PLOT_FONT_FILES,
   renderSvg,
   svgToPng,
   type PngOptions,

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform } from 'node:os';
 import { join } from 'node:path';
-import { deltaFit, deltaVsLog2rSpec, fitText, hasSystemFonts, lossVsTokensSpec, renderSvg, svgToPng } from './plots.js';
+import { deltaFit, deltaVsLog2rSpec, fitText, lossVsTokensSpec, renderSvg, svgToPng } from './plots.js';
 import { readStudy } from './read.js';
 import { summarize } from './summarize.js';
 import type { Stat, Study, VariantSummary } from './types.js';
@@ -24,7 +24,7 @@ export interface WriteReportOptions {
   readonly study?: Study;
   /** Write PNG plots besides the SVGs (default true); PNG needs `@resvg/resvg-js`. */
   readonly png?: boolean;
-  /** Extra font files for PNG text (system fonts are always loaded). */
+  /** Extra font files for PNG text, besides the bundled DejaVu Sans (system fonts are not loaded). */
   readonly fontFiles?: readonly string[];
   /** Overrides the header's machine line (default: CPU model × count from `os.cpus()`). */
   readonly machine?: string;
@@ -59,11 +59,13 @@ export interface WriteReportResult {
 export const PLOT_NAMES = { lossVsTokens: 'loss-vs-tokens', deltaVsLog2r: 'delta-vs-log2r' } as const;
 
 /**
- * Debian package that gives resvg a font for PNG text.
+ * Debian package with DejaVu Sans, the plots' font. Not needed for the PNG
+ * plots any more (`svgToPng` draws with the bundled copy,
+ * `PLOT_FONT_FILES`); browsers showing the SVG plots use it when installed.
  *
  * @example
  * ```ts
- * if (!hasSystemFonts()) console.warn(`apt-get install ${FONT_PACKAGE_HINT}`);
+ * console.log(`for the SVG plots in a browser: apt-get install ${FONT_PACKAGE_HINT}`);
  * ```
  */
 export const FONT_PACKAGE_HINT = 'fonts-dejavu-core';
@@ -246,8 +248,8 @@ function prefixSvgIds(svg: string, prefix: string): string {
  * - `OUT/plots/loss-vs-tokens.svg|png` and `OUT/plots/delta-vs-log2r.svg|png`.
  *
  * PNGs are skipped (with a note in the report) when `@resvg/resvg-js` cannot
- * load on this platform; the report also warns when no system font is
- * installed (PNG text would be blank; install `fonts-dejavu-core`).
+ * load on this platform. PNG text uses the bundled DejaVu Sans, so no system
+ * font is needed.
  *
  * @example
  * ```ts
@@ -288,10 +290,6 @@ export async function writeReport(outDir: string, opts: WriteReportOptions = {})
       pngSkipped = `PNG plots were skipped: @resvg/resvg-js could not render here (${(e as Error).message.split('\n')[0]}); the SVG plots are embedded instead.`;
     }
   }
-  const fontWarning =
-    pngSkipped === undefined && !opts.fontFiles?.length && !hasSystemFonts()
-      ? `No system font was found, so the PNG plots have no text; install one (Debian/Ubuntu: \`apt-get install ${FONT_PACKAGE_HINT}\`) and rerun \`vwn report\`. The SVG plots are fine.`
-      : undefined;
 
   const seeds = m.seeds.length ? m.seeds : [...new Set(study.variants.flatMap((v) => v.runs.map((r) => r.seed)))];
   const tokensPerVariant = Number.isFinite(m.tokensPerVariant) ? m.tokensPerVariant : Math.max(...summaries.map((s) => s.tokens));
@@ -311,7 +309,7 @@ export async function writeReport(outDir: string, opts: WriteReportOptions = {})
         ? `${fitText(fit, distinctR)} (least squares over ${fitPoints.length} variants with r ≠ 1: ${fitPoints.map((p) => p.name).join(', ')}${fitPoints.length < points.length ? '; MTP variants are plotted but not fitted' : ''}${fitPoints.length === 2 ? '; with 2 points the line passes through both, so R² = 1 says nothing — use `--preset r-sweep` for a real fit' : ''}; a < 0 = wider is better).`
         : `The fit needs ≥ 2 distinct r values (r ≠ 1); this study has ${distinctR} (${points.map((p) => `${p.name}: r = ${p.r}`).join(', ')}), so the plot shows points only.`;
   const plotExt = pngSkipped === undefined ? 'png' : 'svg';
-  const extraNotes = [pngSkipped, fontWarning].filter((x): x is string => x !== undefined);
+  const extraNotes = [pngSkipped].filter((x): x is string => x !== undefined);
 
   const md = [
     `# Ablation report: ${m.name}`,
