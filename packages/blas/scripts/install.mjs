@@ -7,6 +7,7 @@
 // VWN_BLAS_BUILD_FROM_SOURCE=1 builds from source even when the prebuilt loads.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const PREBUILT = { 'linux-x64': '@vwn/blas-linux-x64-gnu' }; // keep in step with src/native.ts PREBUILT_PLATFORMS
@@ -15,7 +16,7 @@ function prebuiltLoads() {
   const pkg = PREBUILT[`${process.platform}-${process.arch}`];
   if (!pkg) return null;
   try {
-    require(require.resolve(`${pkg}/vwn_blas.node`)).config();
+    require(join(dirname(require.resolve(`${pkg}/package.json`)), 'vwn_blas.node')).config();
     return pkg;
   } catch {
     return null;

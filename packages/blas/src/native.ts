@@ -129,7 +129,7 @@ function findPrebuilt(require: NodeJS.Require): { path: string; pkg: string } | 
   if (!PREBUILT_PLATFORMS.includes(platform)) return { reason: `no prebuilt for ${platform}` };
   const pkg = `@vwn/blas-${platform}`;
   try {
-    return { path: require.resolve(`${pkg}/vwn_blas.node`), pkg };
+    return { path: join(dirname(require.resolve(`${pkg}/package.json`)), 'vwn_blas.node'), pkg };
   } catch {
     return { reason: `${pkg} not installed (an optional dependency of @vwn/blas: was it omitted, e.g. --omit=optional?)` };
   }
