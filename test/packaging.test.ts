@@ -98,7 +98,7 @@ const EXPECT: Record<string, (out: string, proj: string) => void> = {
     expect(out).toMatch(/^token efficiency 1\.50$/m);
     expect(out).toMatch(/^plot\.png \d+ bytes$/m);
   },
-  '@vwn/cli': (out) => {
+  '@vwn/cli': (out, proj) => {
     expect(out).toMatch(/total\s+\d/);
     expect(out).toMatch(/study "quick" done in/);
     expect(out).toMatch(/^ablate-out\/smoke\/report\.md$/m);
