@@ -3,9 +3,14 @@
 //   2. publint --strict and arethetypeswrong find no problem in the tarball;
 //   3. an empty project installs it alone — the README's own install commands,
 //      with @vwn/* taken from the packed tarballs and everything else from the
-//      npm registry (or npm's cache) — and its README example type-checks and
-//      runs from node_modules, printing what the README says it prints.
+//      npm registry (or npm's cache), install scripts disabled (`--ignore-scripts`,
+//      as npm 11 blocks dependencies' scripts) — and its README example type-checks
+//      and runs from node_modules, printing what the README says it prints.
+//      On Linux x64 the native BLAS path must then come from the prebuilt
+//      @vwn/blas-linux-x64-gnu alone, and `ldd` of its binary lists no BLAS,
+//      Fortran or quadmath library.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,8 +22,21 @@ import { installedPackages, PACKAGE_DIRS, readmeParts, ROOT, run, shellLines } f
 
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const HAS_OPENBLAS = ['/usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h', '/usr/include/aarch64-linux-gnu/openblas-pthread/cblas.h', '/usr/include/openblas/cblas.h']
-  .some((p) => existsSync(p));
+/** Machines where @vwn/blas-linux-x64-gnu (the prebuilt addon) applies. */
+const PREBUILT = process.platform === 'linux' && process.arch === 'x64' &&
+  !!(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
+
+/**
+ * The installed prebuilt addon needs only the C runtime, and no install script
+ * ran: @vwn/blas has no source build, so the native path came from the prebuilt.
+ */
+function expectPrebuiltOnly(proj: string): void {
+  const binary = join(proj, 'node_modules', '@vwn', 'blas-linux-x64-gnu', 'vwn_blas.node');
+  const ldd = execFileSync('ldd', [binary], { encoding: 'utf8' });
+  expect(ldd).toMatch(/libc\.so/);
+  expect(ldd).not.toMatch(/blas|lapack|gfortran|quadmath/i);
+  expect(existsSync(join(proj, 'node_modules', '@vwn', 'blas', 'build')), '@vwn/blas was not built from source').toBe(false);
+}
 
 interface Workspace {
   readonly dir: string;
@@ -34,7 +52,7 @@ const workspaces: Workspace[] = PACKAGE_DIRS.map((d) => {
  * What each README example must print (stdout + stderr). Checked loosely enough
  * for other machines, tightly enough that a broken example cannot pass.
  */
-const EXPECT: Record<string, (out: string) => void> = {
+const EXPECT: Record<string, (out: string, proj: string) => void> = {
   '@vwn/core': (out) => {
     expect(Number(/^loss (\S+)$/m.exec(out)?.[1])).toBeCloseTo(Math.log(256), 0); // ≈ ln V at init
     expect(out).toMatch(/params \d+, FLOPs\/token \d+/);
@@ -65,21 +83,31 @@ const EXPECT: Record<string, (out: string) => void> = {
     expect(out).toMatch(/webgpu: adapter/);
     expect(out).toMatch(/^H' \[4,24\] finite true$/m);
   },
-  '@vwn/blas': (out) => {
-    // With OpenBLAS headers the approved install script builds the addon; without, it falls back.
-    expect(out).toMatch(HAS_OPENBLAS ? /^native BLAS matMul \(OpenBLAS/m : /wasm/);
+  '@vwn/blas': (out, proj) => {
+    // Install scripts were disabled: on Linux x64 the native path is the prebuilt; elsewhere wasm.
+    expect(out).toMatch(PREBUILT ? /^native BLAS matMul \(OpenBLAS [^\n]*, prebuilt @vwn\/blas-linux-x64-gnu\) on [^\n]*wasm/m : /wasm/);
     expect(out).toMatch(/^matMul ok 64x64$/m);
+    if (PREBUILT) expectPrebuiltOnly(proj);
+  },
+  '@vwn/blas-linux-x64-gnu': (out, proj) => {
+    expect(out).toMatch(/^OpenBLAS 0\.3\.\d+ [^\n]*DYNAMIC_ARCH/m);
+    expectPrebuiltOnly(proj);
   },
   '@vwn/report': (out) => {
     expect(out).toMatch(/^Δ -0\.100 \[-0\.425, 0\.225\] p 0\.316 not-resolved, ≈10 seeds needed$/m);
     expect(out).toMatch(/^fit Δ = -0\.0715·log2 r \+ 0\.0307; slope 95 % CI \[-0\.\d{4}, 0\.\d{4}\]; R² = 0\.9\d\d; 3 points$/m);
     expect(out).toMatch(/^plot\.png \d+ bytes$/m);
   },
-  '@vwn/cli': (out) => {
+  '@vwn/cli': (out, proj) => {
     expect(out).toMatch(/total\s+\d/);
     expect(out).toMatch(/study "quick" done in/);
     expect(out).toMatch(/^ablate-out\/smoke\/report\.md$/m);
     expect(out).toMatch(/^ablate-out\/smoke\/plots\/loss-vs-tokens\.png$/m);
+    // `npm install @vwn/cli` with scripts blocked still gets the native path, and says where from.
+    if (PREBUILT) {
+      expect(out).toMatch(/^backend: auto: using wasm \+ native BLAS matMul \([^\n]*prebuilt @vwn\/blas-linux-x64-gnu\)/m);
+      expectPrebuiltOnly(proj);
+    }
   },
 };
 
@@ -139,7 +167,7 @@ describe.each(workspaces)('$name', (ws) => {
         // @vwn/* dependencies of what is installed come from the tarballs too (they are not on the registry).
         const overrides = Object.fromEntries([...tarballs].map(([n, t]) => [n, direct.has(n) ? `$${n}` : `file:${t}`]));
         await writeFile(join(proj, 'package.json'), JSON.stringify({ name: 'readme-example', private: true, type: 'module', dependencies: deps, overrides }, null, 2));
-        await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], proj, 240_000);
+        await run('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], proj, 240_000);
       } else if (command.startsWith('npm ')) {
         await run('bash', ['-c', command], proj, 240_000);
       } else {
@@ -187,7 +215,7 @@ describe.each(workspaces)('$name', (ws) => {
     const check = EXPECT[ws.name];
     expect(check, `EXPECT has an entry for ${ws.name}`).toBeDefined();
     try {
-      check!(out);
+      check!(out, proj);
     } catch (e) {
       throw new Error(`${ws.name} README example printed:\n${out}\n${String(e)}`);
     }

@@ -14,7 +14,7 @@
  *
  * @packageDocumentation
  */
-export { loadBlas, blasLoadError, addonPath, type Blas } from './native.js';
+export { loadBlas, blasLoadError, blasAddon, addonPath, prebuiltPlatform, PREBUILT_PLATFORMS, type Blas, type BlasAddon } from './native.js';
 export {
   registerBlasKernels,
   registerWasmMatMulFix,

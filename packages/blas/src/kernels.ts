@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { blasLoadError, loadBlas, type Blas } from './native.js';
+import { blasAddon, blasLoadError, loadBlas, type Blas } from './native.js';
 
 /**
  * Backends whose matMul kernels @vwn/blas can replace.
@@ -681,7 +681,7 @@ export interface EnableOptions {
  * @example
  * ```ts
  * const { enabled, note } = enableNativeBlas();
- * console.log(note); // 'native BLAS matMul (OpenBLAS 0.3.21, 2 threads) on wasm, cpu'
+ * console.log(note); // 'native BLAS matMul (OpenBLAS 0.3.21, 2 threads, prebuilt @vwn/blas-linux-x64-gnu) on wasm, cpu'
  * ```
  */
 export function enableNativeBlas(opts: EnableOptions = {}): { enabled: boolean; note: string } {
@@ -712,7 +712,7 @@ export function enableNativeBlas(opts: EnableOptions = {}): { enabled: boolean; 
   const enabled = active ? patched.includes(active) : patched.length > 0;
   const lib = blas.config().split(' ').slice(0, 2).join(' ');
   const note = patched.length
-    ? `native BLAS matMul (${lib}, ${blas.getNumThreads()} threads) on ${patched.join(', ')}` +
+    ? `native BLAS matMul (${lib}, ${blas.getNumThreads()} threads, ${blasAddon()?.why ?? 'addon'}) on ${patched.join(', ')}` +
       (active && !enabled ? `; active backend "${active}" unchanged` : '')
     : `@vwn/blas: no cpu/wasm backend registered yet; import one first`;
   return { enabled, note };

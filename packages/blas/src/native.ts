@@ -43,17 +43,15 @@ export interface Blas {
   config(): string;
 }
 
-let cached: Blas | null | undefined;
-let loadError = '';
-
 /**
- * Where the addon is looked for: `build/Release/vwn_blas.node` next to src/ or dist/.
+ * Where a source build of the addon is looked for (the fallback after the
+ * prebuilt package): `build/Release/vwn_blas.node` next to src/ or dist/.
  *
  * @example
  * ```ts
  * import { existsSync } from 'node:fs';
  * console.log(addonPath()); // '…/node_modules/@vwn/blas/build/Release/vwn_blas.node'
- * if (!existsSync(addonPath())) console.log(blasLoadError()); // 'native addon not built (…)'
+ * if (!existsSync(addonPath())) console.log('no source build; the prebuilt package is used if installed');
  * ```
  */
 export function addonPath(): string {
@@ -62,35 +60,159 @@ export function addonPath(): string {
 }
 
 /**
- * Loads the native BLAS addon. Returns null (never throws) when it was not
- * built (no OpenBLAS / compiler at install time), cannot be loaded, or
- * `VWN_NATIVE_BLAS=0` is set; {@link blasLoadError} then says why.
+ * Which addon file {@link loadBlas} loaded, and why that one.
+ *
+ * @example
+ * ```ts
+ * const info: BlasAddon | null = blasAddon();
+ * console.log(info?.kind, info?.why); // 'prebuilt', 'prebuilt @vwn/blas-linux-x64-gnu'
+ * ```
+ */
+export interface BlasAddon {
+  /** `prebuilt`: the platform package's binary (statically linked OpenBLAS); `source`: built here by node-gyp. */
+  readonly kind: 'prebuilt' | 'source';
+  /** Absolute path of the `.node` file. */
+  readonly path: string;
+  /** Why this one, e.g. `prebuilt @vwn/blas-linux-x64-gnu` or `source build (no prebuilt for darwin-arm64)`. */
+  readonly why: string;
+}
+
+/**
+ * Platforms with a prebuilt addon package `@vwn/blas-<platform>` (listed in
+ * `optionalDependencies`, so npm installs the one that matches and no other).
+ *
+ * @example
+ * ```ts
+ * PREBUILT_PLATFORMS.includes(prebuiltPlatform()); // true on Linux x86-64 with glibc
+ * ```
+ */
+export const PREBUILT_PLATFORMS: readonly string[] = ['linux-x64-gnu'];
+
+/**
+ * This machine in the prebuilt packages' naming: `<os>-<cpu>` plus `-gnu` /
+ * `-musl` on Linux (from `process.report`'s glibc version).
+ *
+ * @example
+ * ```ts
+ * prebuiltPlatform(); // 'linux-x64-gnu'
+ * `@vwn/blas-${prebuiltPlatform()}`; // the package loadBlas looks for
+ * ```
+ */
+export function prebuiltPlatform(): string {
+  const base = `${process.platform}-${process.arch}`;
+  if (process.platform !== 'linux') return base;
+  const report = process.report as { excludeNetwork?: boolean; getReport(): object } | undefined;
+  let glibc: unknown;
+  const excludeNetwork = report?.excludeNetwork;
+  try {
+    if (report) report.excludeNetwork = true; // the report's network part can take seconds
+    glibc = (report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
+  } catch {
+    glibc = undefined;
+  } finally {
+    if (report && excludeNetwork !== undefined) report.excludeNetwork = excludeNetwork;
+  }
+  return `${base}-${glibc ? 'gnu' : 'musl'}`;
+}
+
+let cached: Blas | null | undefined;
+let loadError = '';
+let loaded: BlasAddon | null = null;
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0]!;
+}
+
+/** The platform package's binary, or why there is none. */
+function findPrebuilt(require: NodeJS.Require): { path: string; pkg: string } | { reason: string } {
+  const platform = prebuiltPlatform();
+  if (!PREBUILT_PLATFORMS.includes(platform)) return { reason: `no prebuilt for ${platform}` };
+  const pkg = `@vwn/blas-${platform}`;
+  try {
+    return { path: join(dirname(require.resolve(`${pkg}/package.json`)), 'vwn_blas.node'), pkg };
+  } catch {
+    return { reason: `${pkg} not installed (an optional dependency of @vwn/blas: was it omitted, e.g. --omit=optional?)` };
+  }
+}
+
+/**
+ * Loads the native BLAS addon, trying in order:
+ *
+ * 1. the prebuilt platform package `@vwn/blas-<os>-<cpu>-<libc>` (e.g.
+ *    `@vwn/blas-linux-x64-gnu`: OpenBLAS linked in statically, no install script,
+ *    no system library);
+ * 2. a source build, `build/Release/vwn_blas.node` (node-gyp against the system
+ *    OpenBLAS / Accelerate, see {@link addonPath}).
+ *
+ * Returns null (never throws) when neither loads or `VWN_NATIVE_BLAS=0` is set;
+ * {@link blasLoadError} then says why, and {@link blasAddon} says which file
+ * loaded otherwise. `VWN_NATIVE_BLAS=prebuilt` or `=source` allows only that one.
  *
  * @example
  * ```ts
  * const blas = loadBlas();
- * console.log(blas ? blas.config() : blasLoadError());
+ * console.log(blas ? `${blas.config()} (${blasAddon()!.why})` : blasLoadError());
  * ```
  */
 export function loadBlas(): Blas | null {
   if (cached !== undefined) return cached;
-  if (process.env['VWN_NATIVE_BLAS'] === '0') {
+  const mode = process.env['VWN_NATIVE_BLAS'] ?? '';
+  if (mode === '0') {
     loadError = 'disabled by VWN_NATIVE_BLAS=0';
     return (cached = null);
   }
+  const require = createRequire(import.meta.url);
+  const reasons: string[] = [];
+  if (mode === 'source') {
+    reasons.push('prebuilt skipped by VWN_NATIVE_BLAS=source');
+  } else {
+    const found = findPrebuilt(require);
+    if ('reason' in found) {
+      reasons.push(found.reason);
+    } else {
+      try {
+        cached = require(found.path) as Blas;
+        loaded = { kind: 'prebuilt', path: found.path, why: `prebuilt ${found.pkg}` };
+        return cached;
+      } catch (e) {
+        reasons.push(`prebuilt ${found.pkg} failed to load: ${firstLine(e)}`);
+      }
+    }
+  }
   const path = addonPath();
-  if (!existsSync(path)) {
-    loadError = `native addon not built (${path} missing; install libopenblas-dev, then \`npm install-scripts approve @vwn/blas && npm rebuild @vwn/blas\` (older npm: \`npm rebuild @vwn/blas\`))`;
-    return (cached = null);
+  if (mode === 'prebuilt') {
+    reasons.push('source build skipped by VWN_NATIVE_BLAS=prebuilt');
+  } else if (!existsSync(path)) {
+    reasons.push(
+      `no source build (${path} missing; install a C compiler and libopenblas-dev, then \`npm install-scripts approve @vwn/blas && npm rebuild @vwn/blas\` (older npm: \`npm rebuild @vwn/blas\`))`,
+    );
+  } else {
+    try {
+      cached = require(path) as Blas;
+      loaded = { kind: 'source', path, why: `source build (${reasons.join('; ')})` };
+      return cached;
+    } catch (e) {
+      reasons.push(`source build failed to load: ${firstLine(e)}`);
+    }
   }
-  try {
-    const require = createRequire(import.meta.url);
-    cached = require(path) as Blas;
-  } catch (e) {
-    loadError = `native addon failed to load: ${(e as Error).message.split('\n')[0]}`;
-    cached = null;
-  }
-  return cached;
+  loadError = `no native addon: ${reasons.join('; ')}`;
+  return (cached = null);
+}
+
+/**
+ * Which addon {@link loadBlas} loaded (prebuilt or source build) and why; null
+ * when none loaded ({@link blasLoadError} says why).
+ *
+ * @example
+ * ```ts
+ * const info = blasAddon();
+ * console.log(info ? `${info.why}: ${info.path}` : blasLoadError());
+ * // 'prebuilt @vwn/blas-linux-x64-gnu: …/node_modules/@vwn/blas-linux-x64-gnu/vwn_blas.node'
+ * ```
+ */
+export function blasAddon(): BlasAddon | null {
+  loadBlas();
+  return loaded;
 }
 
 /**

@@ -87,6 +87,8 @@ async function activate(name: string): Promise<void> {
  *   scatter-add kernel it lacks so embeddings train.
  * - `native`: `wasm` with @vwn/blas's OpenBLAS/Accelerate matMul (≈ 30× faster
  *   training on CPU than plain `wasm`); errors when @vwn/blas or its addon is missing.
+ *   The note names the addon in use and why: `prebuilt @vwn/blas-linux-x64-gnu`, or
+ *   `source build (no prebuilt for …)`.
  * - `webgpu`: needs @vwn/kernels-gpu (imported on demand).
  * - `tensorflow`: needs `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`
  *   installed by the user (optional peers, loaded by dynamic import).
@@ -118,7 +120,7 @@ export async function useBackend(name: string): Promise<{ backend: string; note:
       if (!blas?.enabled) {
         throw new ConfigError(
           'backend',
-          `"native" needs @vwn/blas with its addon built (Linux: apt-get install libopenblas-dev, then "npm install-scripts approve @vwn/blas && npm rebuild @vwn/blas"; older npm: "npm rebuild @vwn/blas"): ${blas?.note ?? '@vwn/blas is not installed'}`,
+          `"native" needs @vwn/blas's addon (prebuilt for Linux x64 glibc in @vwn/blas-linux-x64-gnu; elsewhere built from source: apt-get install libopenblas-dev, then "npm install-scripts approve @vwn/blas && npm rebuild @vwn/blas"): ${blas?.note ?? '@vwn/blas is not installed'}`,
         );
       }
       return { backend: 'wasm', note: `native: wasm + ${blas.note}` };
@@ -159,7 +161,7 @@ export async function useBackend(name: string): Promise<{ backend: string; note:
         if (blas?.enabled) return { backend: 'wasm', note: `auto: using wasm + ${blas.note}` };
         return {
           backend: 'wasm',
-          note: `auto: using wasm${blas ? ` (${blas.note})` : ''} (install @vwn/blas with OpenBLAS, or @tensorflow/tfjs-node, for a faster backend)`,
+          note: `auto: using wasm${blas ? ` (${blas.note})` : ' (install @vwn/blas, or @tensorflow/tfjs-node, for a faster backend)'}`,
         };
       } catch {
         await activate('cpu');

@@ -82,6 +82,7 @@ export {
   lossVsTokensSpec,
   lossZoomDomain,
   PLOT_FONT,
+  PLOT_FONT_FILES,
   renderSvg,
   svgToPng,
   ZOOM_FROM_FRACTION,

@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir, platform } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { deltaFit, meanLossCurve } from './summarize.js';
@@ -65,14 +66,31 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 export interface PngOptions {
   /** Zoom factor over the SVG's size (default 2, for sharp text). */
   readonly scale?: number;
-  /** Extra font files to load besides the system fonts. */
+  /** Extra font files to load besides the bundled DejaVu Sans ({@link PLOT_FONT_FILES}). */
   readonly fontFiles?: readonly string[];
+  /** Also load the system's fonts (default false, so a PNG is the same on every machine). */
+  readonly systemFonts?: boolean;
 }
 
 /**
+ * The font files PNG text is drawn with: DejaVu Sans and DejaVu Sans Bold,
+ * shipped in @vwn/report's `fonts/` folder (Bitstream Vera license, see
+ * `fonts/LICENSE-DejaVu.txt`), so no system font is needed.
+ *
+ * @example
+ * ```ts
+ * PLOT_FONT_FILES; // ['…/node_modules/@vwn/report/fonts/DejaVuSans.ttf', '…/DejaVuSans-Bold.ttf']
+ * ```
+ */
+export const PLOT_FONT_FILES: readonly string[] = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map((f) =>
+  fileURLToPath(new URL(`../fonts/${f}`, import.meta.url)),
+);
+
+/**
  * Rasterizes an SVG to PNG bytes with resvg (a prebuilt native binary from
- * npm; no network). Text needs a font: system fonts are loaded, and
- * `DejaVu Sans` is the default family.
+ * npm; no network). Text is drawn with the bundled DejaVu Sans
+ * ({@link PLOT_FONT_FILES}) and no system font, so the PNG is the same on every
+ * machine, fonts installed or not.
  *
  * @throws Error when `@resvg/resvg-js` has no binary for this platform.
  * @example
@@ -87,8 +105,8 @@ export async function svgToPng(svg: string, opts: PngOptions = {}): Promise<Uint
     fitTo: { mode: 'zoom', value: opts.scale ?? 2 },
     background: 'white',
     font: {
-      loadSystemFonts: true,
-      fontFiles: [...(opts.fontFiles ?? [])],
+      loadSystemFonts: opts.systemFonts ?? false,
+      fontFiles: [...PLOT_FONT_FILES, ...(opts.fontFiles ?? [])],
       defaultFontFamily: 'DejaVu Sans',
       sansSerifFamily: 'DejaVu Sans',
     },
@@ -99,13 +117,13 @@ export async function svgToPng(svg: string, opts: PngOptions = {}): Promise<Uint
 const FONT_EXT = /\.(ttf|otf|ttc|otc)$/i;
 
 /**
- * Whether any font file is installed where resvg looks for system fonts
- * (PNG text is blank without one). On Debian/Ubuntu,
- * `apt-get install fonts-dejavu-core` provides one.
+ * Whether any font file is installed where resvg looks for system fonts.
+ * {@link svgToPng} no longer needs one (it draws with the bundled
+ * {@link PLOT_FONT_FILES}); this matters only with `systemFonts: true`.
  *
  * @example
  * ```ts
- * if (!hasSystemFonts()) console.warn('PNG plots will have no text: apt-get install fonts-dejavu-core');
+ * if (!hasSystemFonts()) console.log('no system fonts: PNG text uses the bundled DejaVu Sans');
  * ```
  */
 export function hasSystemFonts(): boolean {

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { arch, cpus, platform } from 'node:os';
 import { join } from 'node:path';
-import { deltaVsLog2rSpec, fitText, hasSystemFonts, lossCurveSpec, lossZoomDomain, renderSvg, svgToPng } from './plots.js';
+import { deltaVsLog2rSpec, fitText, lossCurveSpec, lossZoomDomain, renderSvg, svgToPng } from './plots.js';
 import { readStudy } from './read.js';
 import { SIGNIFICANCE_LEVEL } from './stats.js';
 import { analyzeStudy, TRAINING_FLOPS_PER_FORWARD } from './summarize.js';
@@ -25,7 +25,7 @@ export interface WriteReportOptions {
   readonly study?: Study;
   /** Write PNG plots besides the SVGs (default true); PNG needs `@resvg/resvg-js`. */
   readonly png?: boolean;
-  /** Extra font files for PNG text (system fonts are always loaded). */
+  /** Extra font files for PNG text, besides the bundled DejaVu Sans (system fonts are not loaded). */
   readonly fontFiles?: readonly string[];
   /** Overrides the header's machine line (default: CPU model × count from `os.cpus()`). */
   readonly machine?: string;
@@ -75,11 +75,13 @@ export const PLOT_NAMES = {
 export const REPORT_JSON_FILE = 'report.json';
 
 /**
- * Debian package that gives resvg a font for PNG text.
+ * Debian package with DejaVu Sans, the plots' font. Not needed for the PNG
+ * plots any more (`svgToPng` draws with the bundled copy,
+ * `PLOT_FONT_FILES`); browsers showing the SVG plots use it when installed.
  *
  * @example
  * ```ts
- * if (!hasSystemFonts()) console.warn(`apt-get install ${FONT_PACKAGE_HINT}`);
+ * console.log(`for the SVG plots in a browser: apt-get install ${FONT_PACKAGE_HINT}`);
  * ```
  */
 export const FONT_PACKAGE_HINT = 'fonts-dejavu-core';
@@ -418,9 +420,9 @@ function provenanceLine(a: StudyAnalysis): string {
  * - `OUT/plots/{loss-vs-tokens,loss-vs-flops,loss-vs-seconds,delta-vs-log2r}.svg|png`.
  *
  * PNGs are skipped (with a note in the report) when `@resvg/resvg-js` cannot
- * load on this platform; the report also warns when no system font is
- * installed (PNG text would be blank; install `fonts-dejavu-core`), and when
- * the runs of the study were made with different backends.
+ * load on this platform. PNG text uses the bundled DejaVu Sans, so no system
+ * font is needed. The report warns when the runs of the study were made with
+ * different backends.
  *
  * @example
  * ```ts
@@ -464,10 +466,6 @@ export async function writeReport(outDir: string, opts: WriteReportOptions = {})
       pngSkipped = `PNG plots were skipped: @resvg/resvg-js could not render here (${(e as Error).message.split('\n')[0]}); the SVG plots are embedded instead.`;
     }
   }
-  const fontWarning =
-    pngSkipped === undefined && !opts.fontFiles?.length && !hasSystemFonts()
-      ? `No system font was found, so the PNG plots have no text; install one (Debian/Ubuntu: \`apt-get install ${FONT_PACKAGE_HINT}\`) and rerun \`vwn report\`. The SVG plots are fine.`
-      : undefined;
 
   const seeds = m.seeds.length ? m.seeds : [...new Set(study.variants.flatMap((v) => v.runs.map((r) => r.seed)))];
   const tokensPerVariant = Number.isFinite(m.tokensPerVariant) ? m.tokensPerVariant : Math.max(...summaries.map((s) => s.tokens));
@@ -492,7 +490,7 @@ export async function writeReport(outDir: string, opts: WriteReportOptions = {})
   const backendWarning = analysis.provenance.mixedBackends
     ? `**Mixed backends:** the runs of this study were made with different backends (${analysis.provenance.backends.join(', ')}); numerics and speed differ between backends, so Δ, token efficiency and step-time columns may compare backends rather than variants. See “Runs made on” above.`
     : undefined;
-  const notes = [singleSeedNote(seeds.length), backendWarning, pngSkipped, fontWarning].filter((x): x is string => x !== undefined);
+  const notes = [singleSeedNote(seeds.length), backendWarning, pngSkipped].filter((x): x is string => x !== undefined);
 
   const vsBase = summaries.map((s) => s.vsBaseline).filter((c): c is Comparison => c !== null);
   const blocks: Block[] = [
