@@ -16,7 +16,7 @@ import type {
   StateLayout,
   SublayerModule,
 } from './plugin.js';
-import { getPlugin } from './registry.js';
+import { getPlugin, listPlugins } from './registry.js';
 import { ConfigReader, describe } from './validate.js';
 import './plugins/register_builtin.js';
 
@@ -592,7 +592,23 @@ export function resolveModelConfig(config: ModelConfig): {
   const ffn = section('ffn', 'swiglu');
   // The head defaults to what the embedding's width needs.
   const layoutOf = getPlugin('embedding', embedding.id).stateLayout;
-  const wide = layoutOf ? layoutOf(embedding.config, dims).width !== dModel : false;
+  const width = layoutOf ? layoutOf(embedding.config, dims).width : dModel;
+  const wide = width !== dModel;
+  if (wide && connection.id === 'residual') {
+    // Say so before the head (whose default then needs @vwn/ghc) can fail with a misleading message.
+    throw new ConfigError(
+      'connection.use',
+      `"residual" needs a carried state of width D = ${dModel}, but the "${embedding.id}" embedding produces D' = ${width}; ` +
+        `set "connection" to a GHC connection with the embedding's m and n, e.g. {"use": "dynamic-ghc", ...} (from @vwn/ghc)`,
+    );
+  }
+  if (wide && (config as unknown as Record<string, unknown>)['head'] === undefined && !listPlugins('head').some((d) => d.id === 'over-width')) {
+    throw new ConfigError(
+      'head',
+      `the "${embedding.id}" embedding makes a state of width D' = ${width}, so the head defaults to "over-width" from @vwn/ghc, which is not loaded; ` +
+        'install and import @vwn/ghc, or set "head" to a head that reads a wide state',
+    );
+  }
   const head = section('head', wide ? 'over-width' : 'lm');
 
   const rawObjectives = r.consume('objectives') ?? [];
