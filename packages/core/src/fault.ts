@@ -3,9 +3,11 @@
 // chosen moment. Honoured only when NODE_ENV=test and VWN_TEST_FAULT is set;
 // not exported from the package.
 //
-//   VWN_TEST_FAULT=<point>:<n>[:enospc]
+//   VWN_TEST_FAULT=<point>:<n>[:enospc|:throw]
 //
-// fires the n-th time (1-based) the process reaches <point>. Points:
+// fires the n-th time (1-based) the process reaches <point>: SIGKILL by default,
+// `enospc` fails the write as a full disk would, `throw` throws a plain Error
+// (an internal error, exit 1). Points:
 //   checkpoint-partial  half of a checkpoint's temp file written, before fsync/rename
 //   checkpoint-renamed  checkpoint renamed into place, before the folder fsync
 //   atomic-partial      half of another atomic write (config.json, metrics rewrite, done.json, study.json)
@@ -14,16 +16,16 @@
 //   step                a training step completed (before its metrics are written)
 
 const spec = process.env['NODE_ENV'] === 'test' ? process.env['VWN_TEST_FAULT'] : undefined;
-const parsed = spec ? /^([a-z-]+):(\d+)(?::(enospc))?$/.exec(spec) : null;
+const parsed = spec ? /^([a-z-]+):(\d+)(?::(enospc|throw))?$/.exec(spec) : null;
 const counts = new Map<string, number>();
 
 /** True when the fault configured for `point` is due now (counts every call). */
-export function faultDue(point: string): 'kill' | 'enospc' | null {
+export function faultDue(point: string): 'kill' | 'enospc' | 'throw' | null {
   if (!parsed || parsed[1] !== point) return null;
   const n = (counts.get(point) ?? 0) + 1;
   counts.set(point, n);
   if (n !== Number(parsed[2])) return null;
-  return parsed[3] === 'enospc' ? 'enospc' : 'kill';
+  return (parsed[3] as 'enospc' | 'throw' | undefined) ?? 'kill';
 }
 
 /** Kills the process at once (no handlers, no flush), as `kill -9` would. */
@@ -48,4 +50,5 @@ export function maybeFault(point: string, path: string): void {
   const due = faultDue(point);
   if (due === 'kill') killSelf();
   if (due === 'enospc') throw injectedEnospc(path);
+  if (due === 'throw') throw new Error(`injected internal error at ${point}`);
 }

@@ -71,6 +71,7 @@ async function trainLocked(
   };
   const trainer = await Trainer.create({ config, corpus, outDir, resume: opts.resume ?? false, onRecord, ignoreMemoryCheck: true });
   const totals = trainer.model.totals();
+  evalLoss = trainer.lastEval?.loss ?? NaN;
   if (!opts.json) {
     process.stderr.write(
       `model: ${(totals.params / 1e6).toFixed(2)}M params, ${(totals.flopsPerToken / 1e6).toFixed(2)} MFLOP/token; ` +

@@ -245,7 +245,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
           await fh.sync();
           killSelf();
         }
-        throw injectedEnospc(tmp);
+        throw partial === 'throw' ? new Error('injected internal error') : injectedEnospc(tmp);
       }
       await fh.writeFile(data);
       await fh.sync();

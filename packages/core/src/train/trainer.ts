@@ -461,7 +461,7 @@ export class Trainer {
         if (partial) {
           await appendFile(path, line.slice(0, line.length >> 1));
           if (partial === 'kill') killSelf();
-          throw injectedEnospc(path);
+          throw partial === 'throw' ? new Error('injected internal error') : injectedEnospc(path);
         }
         await appendFile(path, line);
       } catch (e) {
