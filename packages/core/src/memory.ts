@@ -98,6 +98,47 @@ function stateWidth(model: ResolvedModelConfig): number {
   }
 }
 
+/** Carried-state width, FFN shape and an estimate of the parameter count, from the config alone. */
+function modelShape(m: ResolvedModelConfig): { Dw: number; topK: number; hidden: number; params: number } {
+  const { dModel: D, vocabSize: V, layers: L } = m;
+  const Dw = stateWidth(m);
+  const experts = num(m.ffn, 'experts') ?? 1;
+  const topK = num(m.ffn, 'topK') ?? 1;
+  const hidden = num(m.ffn, 'hidden') ?? m.ffnHidden;
+  const layerParams = 4 * D * D + experts * 3 * D * hidden + experts * D + 2 * D;
+  const params = V * Dw + L * layerParams + (m.tieEmbeddings ? 0 : V * D) + (Dw !== D ? Dw * D : 0) + m.objectives.length * (layerParams + 2 * D * D);
+  return { Dw, topK, hidden, params };
+}
+
+function backendLimit(backend: string): { bytes: number; source: string } {
+  const machine = availableMemory();
+  const wasm = backend === 'wasm' || backend === 'native';
+  return wasm && WASM_HEAP_BYTES < machine.bytes ? { bytes: WASM_HEAP_BYTES, source: `the ${backend} backend's 4 GiB wasm heap` } : machine;
+}
+
+/**
+ * Refuses a model whose weights alone (estimated from the config) cannot fit
+ * in what the backend may use, before anything is allocated; called by
+ * `assembleModel`, so `vwn inspect`, `vwn ablate`'s plan and checkpoint
+ * loading never start allocating a model that cannot exist.
+ *
+ * @example
+ * ```ts
+ * checkModelSize(resolveModelConfig({ vocabSize: 256, dModel: 1 << 20, heads: 1, layers: 8, seqLen: 8 }).resolvedConfig, 'cpu'); // throws MemoryLimitError
+ * ```
+ */
+export function checkModelSize(model: ResolvedModelConfig, backend: string): void {
+  const { params } = modelShape(model);
+  const limit = backendLimit(backend);
+  if (4 * params > limit.bytes) {
+    throw new MemoryLimitError(
+      4 * params,
+      limit.bytes,
+      `the model's weights alone need about ${formatBytes(4 * params)} (${params.toExponential(3)} parameters) but only ${formatBytes(limit.bytes)} is available (${limit.source}); lower dModel, layers or the FFN width`,
+    );
+  }
+}
+
 /**
  * Estimates a training run's memory from its resolved config alone, before
  * anything is allocated: weights, AdamW moments and gradients (4 + 8 + 4 bytes
@@ -117,12 +158,7 @@ function stateWidth(model: ResolvedModelConfig): number {
 export function estimateMemory(config: RunConfig, backend: string, params?: number): MemoryEstimate {
   const m = config.model;
   const { dModel: D, vocabSize: V, layers: L, heads, seqLen: T } = m;
-  const Dw = stateWidth(m);
-  const experts = num(m.ffn, 'experts') ?? 1;
-  const topK = num(m.ffn, 'topK') ?? 1;
-  const hidden = num(m.ffn, 'hidden') ?? m.ffnHidden;
-  const layerParams = 4 * D * D + experts * 3 * D * hidden + experts * D + 2 * D;
-  const estimated = V * Dw + L * layerParams + (m.tieEmbeddings ? 0 : V * D) + (Dw !== D ? Dw * D : 0) + m.objectives.length * (layerParams + 2 * D * D);
+  const { Dw, topK, hidden, params: estimated } = modelShape(m);
   const P = params ?? estimated;
   const rows = config.train.batchSize / config.train.accumulate;
   const tokens = rows * T;
@@ -137,9 +173,7 @@ export function estimateMemory(config: RunConfig, backend: string, params?: numb
     { name: 'FFN hidden activations (batch rows × seqLen × hidden × topK)', elements: tokens * hidden * topK },
     { name: 'FFN weight (dModel × hidden)', elements: D * hidden },
   ].reduce((a, b) => (b.elements > a.elements ? b : a));
-  const machine = availableMemory();
-  const wasm = backend === 'wasm' || backend === 'native';
-  const limit = wasm && WASM_HEAP_BYTES < machine.bytes ? { bytes: WASM_HEAP_BYTES, source: `the ${backend} backend's 4 GiB wasm heap` } : machine;
+  const limit = backendLimit(backend);
   return {
     params: P,
     exactParams: params !== undefined,

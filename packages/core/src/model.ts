@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError } from './errors.js';
+import { ConfigError, type MemoryLimitError } from './errors.js';
 import { crossEntropy, rmsNorm, sumTensors } from './nn.js';
 import { ParameterStore, type ParamScope } from './params.js';
 import type {
@@ -17,6 +17,7 @@ import type {
   SublayerModule,
 } from './plugin.js';
 import { getPlugin, listPlugins } from './registry.js';
+import { checkModelSize } from './memory.js';
 import { ConfigReader, describe } from './validate.js';
 import './plugins/register_builtin.js';
 
@@ -532,7 +533,9 @@ export class Model {
 
 /**
  * Validates a plain JSON model config and builds the model. Errors are
- * {@link ConfigError}s naming the field and what is allowed.
+ * {@link ConfigError}s naming the field and what is allowed; a model whose
+ * weights cannot fit in memory is refused before allocating (a
+ * {@link MemoryLimitError}, see {@link checkModelSize}).
  *
  * @example
  * ```ts
@@ -545,6 +548,7 @@ export class Model {
  */
 export function assembleModel(config: ModelConfig): Model {
   const { resolvedConfig, resolved, objectives } = resolveModelConfig(config);
+  checkModelSize(resolvedConfig, tf.getBackend() ?? 'cpu');
   return new Model(resolvedConfig, resolved, objectives);
 }
 
