@@ -343,6 +343,19 @@ const scenarios = {
       expect(resumed.code, resumed.err).toBe(0);
       expect(metricsOf(metrics).map(lossKey)).toEqual(reference.map(lossKey));
     }
+    // vwn ablate: SIGTERM in the first variant checkpoints it; rerunning finishes the study as if never stopped.
+    const study = join(work, 'signal-ablate');
+    const m0 = join(study, 'runs', 'baseline', 'seed-0', 'metrics.jsonl');
+    const stopped = await vwn(ablateArgs(study), { killWhen: { file: m0, lines: 4, delayMs: 0, signal: 'SIGTERM' } });
+    expect(stopped.code, stopped.err).toBe(143);
+    expect(stopped.err).toMatch(/study stopped; finished runs are kept/);
+    expect(existsSync(join(study, 'runs', 'baseline', 'seed-0', 'checkpoint.safetensors'))).toBe(true);
+    const rerun = await vwn(ablateArgs(study));
+    expect(rerun.code, rerun.err).toBe(0);
+    for (const v of ['baseline', 'wide-ffn']) {
+      const run = join('runs', v, 'seed-0', 'metrics.jsonl');
+      expect(metricsOf(join(study, run)).map(lossKey)).toEqual(metricsOf(join(ablateRef, run)).map(lossKey));
+    }
   },
 
   /** an internal error exits 1 with its stack; a named error shows its stack only with --verbose or VWN_DEBUG=1 */
