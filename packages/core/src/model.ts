@@ -603,7 +603,7 @@ export function resolveModelConfig(config: ModelConfig): {
     throw new ConfigError(
       'connection.use',
       `"residual" needs a carried state of width D = ${dModel}, but the "${embedding.id}" embedding produces D' = ${width}; ` +
-        `set "connection" to a GHC connection with the embedding's m and n, e.g. {"use": "dynamic-ghc", ...} (from @vwn/ghc)`,
+        'use a GHC connection ("ghc", "dynamic-ghc", from @vwn/ghc) with the embedding\'s m and n in "connection"',
     );
   }
   if (wide && (config as unknown as Record<string, unknown>)['head'] === undefined && !listPlugins('head').some((d) => d.id === 'over-width')) {
