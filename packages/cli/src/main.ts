@@ -28,7 +28,7 @@ const COMMON_HELP: ReadonlyArray<readonly [flag: string, help: string]> = [
   ['--config', '  --config FILE     JSON run config merged over the preset (model fields at top level, "train", "data")'],
   ['--preset', `  --preset NAME     ${Object.entries(PRESETS).map(([k, v]) => `${k}: ${v.description}`).join('\n                    ')}`],
   ['--backend', '  --backend NAME    auto | native | wasm | cpu | webgpu | tensorflow (default auto)'],
-  ['--corpus', '  --corpus PATH     a UTF-8 text file instead of the embedded tiny Shakespeare'],
+  ['--corpus', '  --corpus PATH     a text file instead of the embedded tiny Shakespeare (bytes tokenizer: any encoding)'],
   ['--out', '  --out DIR         run directory (checkpoint.safetensors, metrics.jsonl, config.json)'],
   ['--json', '  --json            machine-readable output on stdout'],
   ['--verbose', '  --verbose         print the stack trace of an error too (also VWN_DEBUG=1)'],
@@ -87,7 +87,8 @@ export const COMMANDS: Record<string, Command> = {
   --seed N          data-order seed
   --resume          continue from --out's checkpoint, loss-for-loss
   --force           start over even if --out holds a checkpoint
-  --ignore-memory-check  train even when the memory estimate exceeds what the machine has`,
+  --ignore-memory-check
+                    train even when the memory estimate exceeds what the machine (or cgroup, or wasm heap) has`,
     options: {
       steps: { type: 'string' }, seed: { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' },
       'ignore-memory-check': { type: 'boolean' },
