@@ -97,6 +97,7 @@ const CASES: Case[] = [
     },
     message: /metrics\.jsonl line 2 is not JSON \(and not the last line/,
   },
+  { what: '--out names a file', argv: async () => train('--config', join(dir, 'small.json'), '--out', corpus), message: /corpus\.txt is a file, not a folder; choose another --out/ },
   { what: '--resume with --force', argv: async () => train('--out', run, '--resume', '--force'), message: /--force: cannot be combined with --resume/ },
   { what: 'negative --steps', argv: async () => train('--steps=-1', '--out', join(dir, 'o7')), message: /train\.steps: .*-1/ },
   { what: 'batchSize 1e8 (no size check before allocating)', argv: async () => train('--config', await cfg('batch', { train: { batchSize: 100000000 } }), '--out', join(dir, 'o8')), message: /needs a tensor of .* values \(logits .*\), more than one tensor can hold/ },

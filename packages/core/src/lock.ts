@@ -109,7 +109,13 @@ let exitHook = false;
  * ```
  */
 export async function lockFolder(dir: string, opts: { command?: string; onNotice?: (message: string) => void } = {}): Promise<FolderLock> {
-  await mkdir(dir, { recursive: true });
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new RunStateError(dir, `${dir} is a file, not a folder; choose another --out`);
+    throw e;
+  }
   const path = join(dir, LOCK_FILE);
   const owner: LockOwner = {
     pid: process.pid,
