@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, NonFiniteLossError, CheckpointError } from '@vwn/core';
+import { asStorageError, ConfigError, VwnError } from '@vwn/core';
 import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { sampleCommand } from './commands/sample.js';
@@ -19,6 +19,7 @@ const common: Options = {
   corpus: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -27,9 +28,10 @@ const COMMON_HELP: ReadonlyArray<readonly [flag: string, help: string]> = [
   ['--config', '  --config FILE     JSON run config merged over the preset (model fields at top level, "train", "data")'],
   ['--preset', `  --preset NAME     ${Object.entries(PRESETS).map(([k, v]) => `${k}: ${v.description}`).join('\n                    ')}`],
   ['--backend', '  --backend NAME    auto | native | wasm | cpu | webgpu | tensorflow (default auto)'],
-  ['--corpus', '  --corpus PATH     a UTF-8 text file instead of the embedded tiny Shakespeare'],
+  ['--corpus', '  --corpus PATH     a text file instead of the embedded tiny Shakespeare (bytes tokenizer: any encoding)'],
   ['--out', '  --out DIR         run directory (checkpoint.safetensors, metrics.jsonl, config.json)'],
   ['--json', '  --json            machine-readable output on stdout'],
+  ['--verbose', '  --verbose         print the stack trace of an error too (also VWN_DEBUG=1)'],
   ['-h', '  -h, --help        this help'],
 ];
 
@@ -84,11 +86,17 @@ export const COMMANDS: Record<string, Command> = {
   --steps N         optimizer steps (overrides the config)
   --seed N          data-order seed
   --resume          continue from --out's checkpoint, loss-for-loss
-  --force           start over even if --out holds a checkpoint`,
-    options: { steps: { type: 'string' }, seed: { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' } },
+  --force           start over even if --out holds a checkpoint
+  --ignore-memory-check
+                    train even when the memory estimate exceeds what the machine (or cgroup, or wasm heap) has`,
+    options: {
+      steps: { type: 'string' }, seed: { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' },
+      'ignore-memory-check': { type: 'boolean' },
+    },
     run: (v) =>
       trainCommand({
         ...(v as object),
+        ignoreMemoryCheck: Boolean(v['ignore-memory-check']),
         steps: num(v['steps'], '--steps'),
         seed: num(v['seed'], '--seed'),
       }),
@@ -175,7 +183,10 @@ Run \`vwn <command> --help\` for its options.
 }
 
 /**
- * Entry point of the `vwn` binary; returns the exit code.
+ * Entry point of the `vwn` binary; returns the exit code: 0 done, 2 a bad
+ * input, config or state (a named error, printed without a stack trace unless
+ * `--verbose` or `VWN_DEBUG=1`), 1 an internal error, 130 / 143 stopped by
+ * SIGINT / SIGTERM after writing a checkpoint (see docs/reliability.md).
  *
  * @example
  * ```ts
@@ -193,6 +204,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`vwn: unknown command "${name}"; allowed: ${Object.keys(COMMANDS).join(', ')}\n`);
     return 2;
   }
+  let verbose = process.env['VWN_DEBUG'] === '1' || rest.includes('--verbose');
   try {
     const { values, positionals } = parseArgs({ args: rest, options: { ...common, ...command.options }, allowPositionals: true, strict: true });
     if (values['help']) {
@@ -202,16 +214,23 @@ export async function main(argv: string[]): Promise<number> {
     if (positionals.length > (command.positionals ? 1 : 0)) {
       throw new ConfigError(name, `unexpected argument "${positionals[command.positionals ? 1 : 0]}"`);
     }
+    verbose ||= Boolean(values['verbose']);
     return await command.run(values as Record<string, unknown>, positionals);
-  } catch (e) {
-    if (e instanceof ConfigError || e instanceof NonFiniteLossError || e instanceof CheckpointError) {
-      process.stderr.write(`vwn ${name}: ${e.message}\n`);
+  } catch (caught) {
+    // Exit codes: 2 = a bad input, config or state (a named error: message only), 1 = an internal error.
+    const e = asStorageError(caught, (caught as NodeJS.ErrnoException | null)?.path ?? '(a file)', 'rerun with --resume once fixed');
+    const stack = verbose && e instanceof Error && e.stack ? `\n${e.stack}\n` : '';
+    if (e instanceof VwnError) {
+      process.stderr.write(`vwn ${name}: ${e.message}\n${stack}`);
       return 2;
     }
     if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`vwn ${name}: ${e.message}; see \`vwn ${name} --help\`\n`);
+      process.stderr.write(`vwn ${name}: ${e.message}; see \`vwn ${name} --help\`\n${stack}`);
       return 2;
     }
-    throw e;
+    process.stderr.write(
+      `vwn ${name}: internal error (a bug; please report it with this output):\n${e instanceof Error ? e.stack ?? e.message : String(e)}\n`,
+    );
+    return 1;
   }
 }

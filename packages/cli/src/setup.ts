@@ -6,6 +6,7 @@ import {
   createTokenizer,
   loadPluginsFor,
   mergeConfig,
+  readCorpusFile,
   resolveDataConfig,
   tokenizerFromJSON,
   useBackend,
@@ -29,7 +30,12 @@ export interface CommonOptions {
 /** Reads a JSON file with errors that name the path. */
 export async function readJson(path: string, what: string): Promise<Record<string, unknown>> {
   if (!existsSync(path)) throw new ConfigError(what, `file not found: ${path}`);
-  const text = await readFile(path, 'utf8');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(what, `cannot read ${path} (${(e as NodeJS.ErrnoException).code === 'EISDIR' ? 'it is a directory' : (e as Error).message})`);
+  }
   try {
     const v = JSON.parse(text);
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
@@ -60,19 +66,25 @@ export async function loadRunConfigInput(
   return config as RunConfigInput;
 }
 
-/** Loads the corpus a data config names (the embedded default or a file). */
+/**
+ * Loads the corpus a data config names (the embedded default or a file). A
+ * file is read as bytes: the byte tokenizer trains on them as they are, the
+ * char tokenizer decodes them as UTF-8.
+ */
 export async function loadCorpus(data: DataConfig, tokenizerJson?: TokenizerJSON): Promise<Corpus> {
-  let text: string;
+  let text: string | Uint8Array;
   if ((EMBEDDED_CORPORA as readonly string[]).includes(data.corpus)) {
     text = await loadEmbeddedCorpus(data.corpus as EmbeddedCorpusName);
   } else {
     if (!existsSync(data.corpus)) {
       throw new ConfigError('data.corpus', `file not found: ${data.corpus} (or use one of: ${EMBEDDED_CORPORA.join(', ')})`);
     }
-    text = await readFile(data.corpus, 'utf8');
+    text = await readCorpusFile(data.corpus);
   }
-  const tokenizer: Tokenizer = tokenizerJson ? tokenizerFromJSON(tokenizerJson) : createTokenizer(data.tokenizer, text);
-  return corpusFromText(text, { name: data.corpus, tokenizer, validationFraction: data.validationFraction });
+  const kind = tokenizerJson ? (tokenizerJson as { kind: string }).kind : data.tokenizer;
+  const asText = () => (typeof text === 'string' ? text : new TextDecoder().decode(text));
+  const tokenizer: Tokenizer = tokenizerJson ? tokenizerFromJSON(tokenizerJson) : createTokenizer(data.tokenizer, kind === 'bytes' ? undefined : asText());
+  return corpusFromText(kind === 'bytes' ? text : asText(), { name: data.corpus, tokenizer, validationFraction: data.validationFraction });
 }
 
 /** Resolves just the data section of a config input (to build the tokenizer first). */

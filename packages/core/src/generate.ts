@@ -49,6 +49,7 @@ export interface SampleOptions {
 export async function sampleTokens(model: Model, prompt: ArrayLike<number>, opts: SampleOptions): Promise<number[]> {
   const temperature = opts.temperature ?? 1;
   const topK = opts.topK ?? 0;
+  if (!Number.isSafeInteger(opts.maxTokens) || opts.maxTokens < 0) throw new ConfigError('maxTokens', `must be a non-negative integer, got ${opts.maxTokens}`);
   if (!(temperature >= 0)) throw new ConfigError('temperature', `must be >= 0, got ${temperature}`);
   if (!Number.isInteger(topK) || topK < 0) throw new ConfigError('topK', `must be a non-negative integer, got ${topK}`);
   if (prompt.length === 0) throw new ConfigError('prompt', 'must contain at least one token');

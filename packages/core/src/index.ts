@@ -37,3 +37,5 @@ export { lmHead, createUnembedding, type LmHeadConfig } from './plugins/lm_head.
 export * from './testing.js';
 export * from './virtual_width.js';
 export * from './fused.js';
+export * from './lock.js';
+export * from './memory.js';

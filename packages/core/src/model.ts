@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError } from './errors.js';
+import { ConfigError, type MemoryLimitError } from './errors.js';
 import { crossEntropy, rmsNorm, sumTensors } from './nn.js';
 import { ParameterStore, type ParamScope } from './params.js';
 import type {
@@ -16,7 +16,8 @@ import type {
   StateLayout,
   SublayerModule,
 } from './plugin.js';
-import { getPlugin } from './registry.js';
+import { getPlugin, listPlugins } from './registry.js';
+import { checkModelSize } from './memory.js';
 import { ConfigReader, describe } from './validate.js';
 import './plugins/register_builtin.js';
 
@@ -532,7 +533,9 @@ export class Model {
 
 /**
  * Validates a plain JSON model config and builds the model. Errors are
- * {@link ConfigError}s naming the field and what is allowed.
+ * {@link ConfigError}s naming the field and what is allowed; a model whose
+ * weights cannot fit in memory is refused before allocating (a
+ * {@link MemoryLimitError}, see {@link checkModelSize}).
  *
  * @example
  * ```ts
@@ -545,6 +548,7 @@ export class Model {
  */
 export function assembleModel(config: ModelConfig): Model {
   const { resolvedConfig, resolved, objectives } = resolveModelConfig(config);
+  checkModelSize(resolvedConfig, tf.getBackend() ?? 'cpu');
   return new Model(resolvedConfig, resolved, objectives);
 }
 
@@ -592,7 +596,23 @@ export function resolveModelConfig(config: ModelConfig): {
   const ffn = section('ffn', 'swiglu');
   // The head defaults to what the embedding's width needs.
   const layoutOf = getPlugin('embedding', embedding.id).stateLayout;
-  const wide = layoutOf ? layoutOf(embedding.config, dims).width !== dModel : false;
+  const width = layoutOf ? layoutOf(embedding.config, dims).width : dModel;
+  const wide = width !== dModel;
+  if (wide && connection.id === 'residual') {
+    // Say so before the head (whose default then needs @vwn/ghc) can fail with a misleading message.
+    throw new ConfigError(
+      'connection.use',
+      `"residual" needs a carried state of width D = ${dModel}, but the "${embedding.id}" embedding produces D' = ${width}; ` +
+        'use a GHC connection ("ghc", "dynamic-ghc", from @vwn/ghc) with the embedding\'s m and n in "connection"',
+    );
+  }
+  if (wide && (config as unknown as Record<string, unknown>)['head'] === undefined && !listPlugins('head').some((d) => d.id === 'over-width')) {
+    throw new ConfigError(
+      'head',
+      `the "${embedding.id}" embedding makes a state of width D' = ${width}, so the head defaults to "over-width" from @vwn/ghc, which is not loaded; ` +
+        'install and import @vwn/ghc, or set "head" to a head that reads a wide state',
+    );
+  }
   const head = section('head', wide ? 'over-width' : 'lm');
 
   const rawObjectives = r.consume('objectives') ?? [];

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { hash32 } from './rng.js';
+import { MemoryLimitError } from './errors.js';
+import { MAX_TENSOR_ELEMENTS } from './memory.js';
 
 /**
  * How a parameter is initialized.
@@ -65,6 +67,10 @@ export class ParameterStore {
   /** Creates and registers a variable; names must be unique. */
   create(name: string, shape: number[], init: Init, opts: { decay?: boolean } = {}): tf.Variable {
     if (this.params.has(name)) throw new Error(`parameter "${name}" is defined twice`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (size > MAX_TENSOR_ELEMENTS) {
+      throw new MemoryLimitError(4 * size, 4 * MAX_TENSOR_ELEMENTS, `parameter "${name}" of shape [${shape.join(', ')}] has ${size.toExponential(3)} values, more than one tensor can hold (${MAX_TENSOR_ELEMENTS}); lower dModel or the vocabulary`);
+    }
     // tfjs treats seed 0 as "unseeded" (Math.random), so never pass 0.
     const value = tf.tidy(() => initTensor(shape, init, hash32(this.seed, name) || 1));
     // tfjs variable names are process-global: make them unique per store.

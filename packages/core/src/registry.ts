@@ -115,11 +115,24 @@ export async function loadPluginsFor(config: Record<string, unknown>): Promise<v
     const pkg = KNOWN_PLUGIN_PACKAGES[key(kind, id)];
     if (!registry.has(key(kind, id)) && pkg) pkgs.add(pkg);
   }
-  for (const pkg of pkgs) {
+  const load = async (pkg: string) => {
     try {
       await import(pkg);
     } catch {
       // getPlugin reports the missing package with an install hint.
+    }
+  };
+  for (const pkg of pkgs) await load(pkg);
+  // A wide embedding without a head section gets the over-width head by default: load its package too.
+  const emb = config['embedding'] as { use?: unknown } | undefined;
+  if (config['head'] === undefined && emb && typeof emb.use === 'string' && !registry.has(key('head', 'over-width'))) {
+    const def = registry.get(key('embedding', emb.use)) as PluginDefinition<'embedding', unknown> | undefined;
+    const dModel = config['dModel'];
+    try {
+      const width = typeof dModel === 'number' ? def?.stateLayout?.(def.parseConfig(emb as Record<string, unknown>, 'embedding', { dModel } as never), { dModel } as never)?.width : undefined;
+      if (width !== undefined && width !== dModel) await load(KNOWN_PLUGIN_PACKAGES[key('head', 'over-width')]!);
+    } catch {
+      // an invalid section is reported by assembleModel
     }
   }
 }

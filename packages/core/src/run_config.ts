@@ -125,13 +125,14 @@ export interface TrainConfig {
  */
 export interface DataConfig {
   /**
-   * `"tinyshakespeare"` (the embedded default) or a path to a UTF-8 text file.
+   * `"tinyshakespeare"` (the embedded default) or a path to a text file (the
+   * `bytes` tokenizer reads its raw bytes, `chars` decodes it as UTF-8).
    *
    * @defaultValue `'tinyshakespeare'`
    */
   readonly corpus: string;
   /**
-   * `bytes`: UTF-8 bytes, V = 256; `chars`: one id per distinct character of the corpus.
+   * `bytes`: the file's bytes (UTF-8 for the embedded text), V = 256; `chars`: one id per distinct character of the corpus.
    *
    * @defaultValue `'bytes'`
    */

@@ -139,8 +139,9 @@ describe('Trainer', () => {
     try {
       await t.trainStep();
     } catch (e) {
-      expect((e as NonFiniteLossError).step).toBe(2);
-      expect((e as Error).message).toMatch(/non-finite loss \(NaN\) at step 2/);
+      // Steps 1 and 2 completed (metrics.jsonl numbering); step 3 failed.
+      expect((e as NonFiniteLossError).step).toBe(3);
+      expect((e as Error).message).toMatch(/non-finite loss \(NaN\) at step 3/);
     }
     t.dispose();
   });

@@ -62,7 +62,7 @@ export async function planStudy(spec: StudySpec, opts: { corpus: Corpus; tokens:
   const variants: StudyVariant[] = [];
   for (const v of spec.variants) {
     if (names.has(v.name)) throw new ConfigError(`variants.${v.name}`, 'is defined twice');
-    if (!/^[A-Za-z0-9._+-]+$/.test(v.name)) throw new ConfigError(`variants.${v.name}`, 'names may use letters, digits and . _ + - only');
+    if (!/^[A-Za-z0-9._+-]+$/.test(v.name) || /^\.+$/.test(v.name)) throw new ConfigError(`variants.${v.name}`, 'names may use letters, digits and . _ + - only, and cannot be "." or ".." (a variant is a folder)');
     names.add(v.name);
     const input = mergeConfig(spec.base as Record<string, unknown>, v.config) as RunConfigInput;
     await loadPluginsFor(input as Record<string, unknown>);

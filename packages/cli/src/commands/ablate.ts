@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { ConfigError, resolveDataConfig, type RunConfigInput } from '@vwn/core';
+import { ConfigError, lockFolder, removeOrphanTempFiles, resolveDataConfig, type RunConfigInput } from '@vwn/core';
+import { onStopSignals } from '../signals.js';
 import { rebuildReport } from '@vwn/report';
 import { loadCorpus, readJson, selectBackend, type CommonOptions } from '../setup.js';
 import { DEFAULT_STUDY_TOKENS, STUDIES, STUDY_BASE, STUDY_NAMES, type StudySpec, type VariantSpec } from '../ablate/studies.js';
@@ -65,16 +66,14 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
   const { backend, note } = await selectBackend(opts, spec.base, opts.json);
   const corpus = await loadCorpus(resolveDataConfig(spec.base.data ?? {}));
   let stopRequested = false;
-  const onSigint = () => {
-    stopRequested = true;
-    process.stderr.write('\ninterrupted: checkpointing; rerun the same command to resume\n');
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', onSigint);
   const t0 = Date.now();
   let bar: Progress | null = null;
   // The plan (steps per variant) is known before the first run starts.
   const plan = await planStudy(spec, { corpus, tokens, seeds });
+  // One process per study folder; temp files of a killed one are removed.
+  const lock = await lockFolder(outDir, { command: 'vwn ablate', onNotice: (m) => process.stderr.write(`${outDir}: ${m}\n`) });
+  await removeOrphanTempFiles(outDir, { exclusive: true });
+  const signals = onStopSignals(() => (stopRequested = true), 'checkpointing; rerun the same command to resume');
   let result;
   try {
     result = await runStudy(spec, {
@@ -106,11 +105,12 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
       },
     });
   } finally {
-    process.off('SIGINT', onSigint);
+    signals.dispose();
+    await lock.release();
   }
   if (!result.complete) {
     process.stderr.write(`study stopped; finished runs are kept in ${outDir}. Rerun the same command to resume.\n`);
-    return 130;
+    return signals.exitCode() || 130;
   }
   const { files } = await rebuildReport(outDir);
   if (opts.json) process.stdout.write(JSON.stringify({ type: 'report', outDir, files, backend, seconds: (Date.now() - t0) / 1000 }) + '\n');

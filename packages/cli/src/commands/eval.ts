@@ -19,8 +19,31 @@ export function checkpointPath(opts: { out?: string | undefined; checkpoint?: st
   return path;
 }
 
+/**
+ * Refuses the common flags a checkpoint command cannot honour: the model,
+ * tokenizer and data settings come from the checkpoint, so `--config` and
+ * `--preset` would be silently ignored.
+ */
+export function rejectConfigFlags(opts: CommonOptions, command: string, corpusAllowed: boolean): void {
+  const flags: Array<[string, string | undefined]> = [['--config', opts.config], ['--preset', opts.preset]];
+  if (!corpusAllowed) flags.push(['--corpus', opts.corpus]);
+  for (const [flag, value] of flags) {
+    if (value !== undefined) {
+      throw new ConfigError(
+        flag,
+        `\`vwn ${command}\` uses the config stored in the checkpoint (model, tokenizer, data) and cannot apply ${flag}` +
+          (corpusAllowed ? '; to evaluate on another text, pass --corpus FILE' : '; choose the run with --out DIR or --checkpoint FILE'),
+      );
+    }
+  }
+}
+
 /** `vwn eval`: held-out next-token loss of a checkpoint (MTP modules not run). */
 export async function evalCommand(opts: EvalOptions): Promise<number> {
+  rejectConfigFlags(opts, 'eval', true);
+  if (opts.batches !== undefined && (!Number.isInteger(opts.batches) || opts.batches < 1)) {
+    throw new ConfigError('--batches', `must be a positive integer, got ${opts.batches}`);
+  }
   await selectBackend(opts, undefined, opts.json);
   const path = checkpointPath(opts);
   const { model, checkpoint } = await loadModelFromCheckpoint(path);

@@ -1,4 +1,4 @@
-import { assembleModel, resolveRunConfig, type AccountingRow } from '@vwn/core';
+import { assembleModel, checkMemory, estimateMemory, formatBytes, resolveRunConfig, type AccountingRow } from '@vwn/core';
 import { dataConfigOf, loadRunConfigInput, type CommonOptions } from '../setup.js';
 import { useBackend } from '@vwn/core';
 
@@ -34,7 +34,7 @@ export function groupLayers(rows: readonly AccountingRow[]): AccountingRow[] {
 
 /** `vwn inspect`: parameter and FLOP table per component of a config. */
 export async function inspectCommand(opts: InspectOptions): Promise<number> {
-  await useBackend(opts.backend ?? 'cpu');
+  const { backend } = await useBackend(opts.backend ?? 'cpu');
   const input = await loadRunConfigInput(opts, 'tiny');
   const data = dataConfigOf(input);
   // The vocabulary is the byte tokenizer's unless the config says chars (then it needs the corpus).
@@ -44,11 +44,14 @@ export async function inspectCommand(opts: InspectOptions): Promise<number> {
     vocab = (await loadCorpus(data)).tokenizer.vocabSize;
   }
   const config = resolveRunConfig(input, vocab);
+  // Sizes are checked before any tensor is allocated (only a tensor no backend can hold is refused here).
+  checkMemory(estimateMemory(config, backend), { ignore: true });
   const model = assembleModel(config.model);
   const rows = opts.layers ? model.accounting() : groupLayers(model.accounting());
   const totals = model.totals();
+  const memory = estimateMemory(config, backend, totals.params);
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ model: config.model, components: rows, totals }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ model: config.model, components: rows, totals, memory: { backend, ...memory } }, null, 2) + '\n');
   } else {
     const fmt = (n: number) => n.toLocaleString('en-US');
     const table = [
@@ -63,6 +66,12 @@ export async function inspectCommand(opts: InspectOptions): Promise<number> {
     }
     const D = config.model.dModel;
     process.stdout.write(`D = ${D}, D' = ${model.layout.width} (m = ${model.layout.m}, n = ${model.layout.n}), L = ${config.model.layers}, T = ${config.model.seqLen}, V = ${config.model.vocabSize}\n`);
+    process.stdout.write(
+      `memory estimate for training on ${backend} (batch ${config.train.batchSize}, accumulate ${config.train.accumulate}): ${formatBytes(memory.totalBytes)} = ` +
+        `parameters ${formatBytes(memory.paramBytes)} + optimizer state ${formatBytes(memory.optimizerBytes)} + gradients ${formatBytes(memory.gradientBytes)} + ` +
+        `activations of one step ${formatBytes(memory.activationBytes)}; available ${formatBytes(memory.limit.bytes)} (${memory.limit.source})` +
+        (memory.totalBytes > memory.limit.bytes ? ' — TOO LARGE: `vwn train` will refuse it' : '') + '\n',
+    );
   }
   model.dispose();
   return 0;

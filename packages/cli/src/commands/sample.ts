@@ -1,6 +1,6 @@
-import { loadModelFromCheckpoint, sampleTokens } from '@vwn/core';
+import { ConfigError, loadModelFromCheckpoint, sampleTokens } from '@vwn/core';
 import { selectBackend, type CommonOptions } from '../setup.js';
-import { checkpointPath } from './eval.js';
+import { checkpointPath, rejectConfigFlags } from './eval.js';
 
 /** Options of `vwn sample`. */
 export interface SampleOptions extends CommonOptions {
@@ -16,6 +16,15 @@ export interface SampleOptions extends CommonOptions {
 
 /** `vwn sample`: prints text sampled from a checkpoint. */
 export async function sampleCommand(opts: SampleOptions): Promise<number> {
+  rejectConfigFlags(opts, 'sample', false);
+  const check = (flag: string, v: number | undefined, ok: (v: number) => boolean, allowed: string) => {
+    if (v !== undefined && !ok(v)) throw new ConfigError(flag, `must be ${allowed}, got ${v}`);
+  };
+  check('--tokens', opts.tokens, (v) => Number.isSafeInteger(v) && v >= 1, 'a positive integer');
+  check('--temperature', opts.temperature, (v) => v >= 0, 'a number >= 0 (0 = greedy)');
+  check('--top-k', opts.topK, (v) => Number.isSafeInteger(v) && v >= 0, 'a non-negative integer (0 = all)');
+  check('--seed', opts.seed, (v) => Number.isSafeInteger(v) && v >= 0, 'a non-negative integer');
+  if (opts.prompt === '') throw new ConfigError('--prompt', 'must not be empty (the model needs at least one token to continue)');
   await selectBackend(opts, undefined, true);
   const { model, tokenizer } = await loadModelFromCheckpoint(checkpointPath(opts));
   const prompt = opts.prompt ?? '\n';

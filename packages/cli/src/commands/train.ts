@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, Trainer, resolveRunConfig, RUN_FILES, type MetricsRecord } from '@vwn/core';
+import * as tf from '@tensorflow/tfjs';
+import { checkMemory, ConfigError, estimateMemory, lockFolder, removeOrphanTempFiles, Trainer, resolveRunConfig, RUN_FILES, type MetricsRecord } from '@vwn/core';
+import { onStopSignals } from '../signals.js';
 import { dataConfigOf, loadCorpus, loadRunConfigInput, selectBackend, type CommonOptions } from '../setup.js';
 import { Progress, formatDuration } from '../progress.js';
 
@@ -12,6 +14,8 @@ export interface TrainOptions extends CommonOptions {
   readonly resume?: boolean | undefined;
   readonly force?: boolean | undefined;
   readonly json?: boolean | undefined;
+  /** Train even when the memory estimate exceeds what the machine offers. */
+  readonly ignoreMemoryCheck?: boolean | undefined;
 }
 
 /** `vwn train`: trains a model and writes checkpoint + metrics into `--out`. */
@@ -21,12 +25,31 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
   if (opts.seed !== undefined) overrides['train'] = { ...(overrides['train'] as object), seed: opts.seed };
   const input = await loadRunConfigInput(opts, 'tiny', overrides);
   const outDir = opts.out ?? join('runs', opts.preset ?? 'tiny');
+  if (opts.resume && opts.force) throw new ConfigError('--force', 'cannot be combined with --resume (one continues the run, the other starts over)');
+  // The config, corpus and memory are checked before the folder is touched.
+  const { backend } = await selectBackend(opts, input, opts.json);
+  const corpus = await loadCorpus(dataConfigOf(input));
+  const config = resolveRunConfig(input, corpus.tokenizer.vocabSize);
+  checkMemory(estimateMemory(config, tf.getBackend() ?? backend), { ignore: opts.ignoreMemoryCheck ?? false });
+  // One process per folder: a second `vwn train --out` on it (even with --force) is refused.
+  const lock = await lockFolder(outDir, { command: 'vwn train', onNotice: (m) => process.stderr.write(`${outDir}: ${m}\n`) });
+  try {
+    return await trainLocked(opts, config, corpus, outDir);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainLocked(
+  opts: TrainOptions,
+  config: ReturnType<typeof resolveRunConfig>,
+  corpus: Awaited<ReturnType<typeof loadCorpus>>,
+  outDir: string,
+): Promise<number> {
+  await removeOrphanTempFiles(outDir, { exclusive: true });
   if (!opts.resume && !opts.force && existsSync(join(outDir, RUN_FILES.checkpoint))) {
     throw new ConfigError('--out', `${outDir} already holds a checkpoint; pass --resume to continue it or --force to start over`);
   }
-  await selectBackend(opts, input, opts.json);
-  const corpus = await loadCorpus(dataConfigOf(input));
-  const config = resolveRunConfig(input, corpus.tokenizer.vocabSize);
   const progress = new Progress('train', config.train.steps);
   let lastLoss = NaN;
   let evalLoss = NaN;
@@ -46,8 +69,9 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       }, (remaining * r.stepMs) / 1000);
     }
   };
-  const trainer = await Trainer.create({ config, corpus, outDir, resume: opts.resume ?? false, onRecord });
+  const trainer = await Trainer.create({ config, corpus, outDir, resume: opts.resume ?? false, onRecord, ignoreMemoryCheck: true });
   const totals = trainer.model.totals();
+  evalLoss = trainer.lastEval?.loss ?? NaN;
   if (!opts.json) {
     process.stderr.write(
       `model: ${(totals.params / 1e6).toFixed(2)}M params, ${(totals.flopsPerToken / 1e6).toFixed(2)} MFLOP/token; ` +
@@ -55,17 +79,13 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
         (trainer.step > 0 ? `; resuming at step ${trainer.step}` : '') + '\n',
     );
   }
-  const stop = () => {
-    process.stderr.write('\ninterrupted: saving a checkpoint after this step (Ctrl-C again to abort)\n');
-    trainer.requestStop();
-    process.once('SIGINT', () => process.exit(130));
-  };
-  process.once('SIGINT', stop);
+  const signals = onStopSignals(() => trainer.requestStop(), 'saving a checkpoint after this step');
   const t0 = Date.now();
   try {
     await trainer.run();
   } finally {
-    process.off('SIGINT', stop);
+    signals.dispose();
+    trainer.dispose();
   }
   const interrupted = trainer.step < config.train.steps;
   if (!opts.json) {
@@ -75,6 +95,5 @@ export async function trainCommand(opts: TrainOptions): Promise<number> {
       } nats, ${formatDuration((Date.now() - t0) / 1000)}; checkpoint ${join(outDir, RUN_FILES.checkpoint)}`,
     );
   }
-  trainer.dispose();
-  return interrupted ? 130 : 0;
+  return signals.received ? signals.exitCode() : interrupted ? 1 : 0;
 }

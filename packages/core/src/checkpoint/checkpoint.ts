@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { VwnError } from '../errors.js';
 import type { ParameterStore } from '../params.js';
 import type { AdamW } from '../train/adamw.js';
 import { decodeSafetensors, encodeSafetensors, writeFileAtomic, type NamedArray } from './safetensors.js';
@@ -10,12 +11,15 @@ import { decodeSafetensors, encodeSafetensors, writeFileAtomic, type NamedArray 
  *
  * @example
  * ```ts
- * CHECKPOINT_FORMAT; // 'vwn-checkpoint/1'
+ * CHECKPOINT_FORMAT; // 'vwn-checkpoint/2'
  * const { metadata } = decodeSafetensors(await readFile('runs/tiny/checkpoint.safetensors'));
  * metadata['format'] === CHECKPOINT_FORMAT; // true for a vwn checkpoint
  * ```
  */
-export const CHECKPOINT_FORMAT = 'vwn-checkpoint/1';
+export const CHECKPOINT_FORMAT = 'vwn-checkpoint/2';
+
+/** Format 1: the SHA-256 covered the tensors only (still readable). */
+const LEGACY_FORMAT = 'vwn-checkpoint/1';
 
 /**
  * Everything besides tensors a checkpoint holds (metadata key `vwn.state`, JSON).
@@ -53,7 +57,7 @@ export interface CheckpointState {
  * }
  * ```
  */
-export class CheckpointError extends Error {
+export class CheckpointError extends VwnError {
   /**
    * @param path the checkpoint file
    * @param reason what is wrong with it (appended to the message)
@@ -64,12 +68,17 @@ export class CheckpointError extends Error {
   }
 }
 
-function digest(tensors: Record<string, NamedArray>): string {
+/** SHA-256 over every tensor's name and bytes (name order), then the state JSON (format 2; format 1 had no state). */
+function digest(tensors: Record<string, NamedArray>, state: string | null): string {
   const h = createHash('sha256');
   for (const name of Object.keys(tensors).sort()) {
     const t = tensors[name]!;
     h.update(name);
     h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  if (state !== null) {
+    h.update('\u0000vwn.state\u0000');
+    h.update(state);
   }
   return h.digest('hex');
 }
@@ -78,7 +87,8 @@ function digest(tensors: Record<string, NamedArray>): string {
  * Writes model weights (named as in the {@link ParameterStore}), optimizer
  * moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and the state into one
  * safetensors file, atomically (temp file + rename): a crash mid-write leaves the
- * previous checkpoint intact. A SHA-256 of all tensor bytes goes in the metadata.
+ * previous checkpoint intact. A SHA-256 of all tensor bytes and the state JSON
+ * goes in the metadata, so an edited step or config is refused on load.
  *
  * @example
  * ```ts
@@ -100,12 +110,13 @@ export async function saveCheckpoint(
     for (const [name, t] of optimizer.m) await put(`optimizer.m.${name}`, t);
     for (const [name, t] of optimizer.v) await put(`optimizer.v.${name}`, t);
   }
+  const stateJson = JSON.stringify({ ...state, optimizerStep: optimizer?.step ?? 0 });
   const metadata = {
     format: CHECKPOINT_FORMAT,
-    'vwn.state': JSON.stringify({ ...state, optimizerStep: optimizer?.step ?? 0 }),
-    'vwn.sha256': digest(tensors),
+    'vwn.state': stateJson,
+    'vwn.sha256': digest(tensors, stateJson),
   };
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata), { faultPoint: 'checkpoint' });
 }
 
 /**
@@ -130,7 +141,8 @@ export interface LoadedCheckpoint {
 
 /**
  * Reads and verifies a checkpoint: structure (strict safetensors decode),
- * format tag and SHA-256 of every tensor. A truncated or corrupted file is
+ * format tag and SHA-256 of every tensor and of the metadata (step, config;
+ * format 1 files, whose hash covered the tensors only, are still accepted). A truncated or corrupted file is
  * refused with a {@link CheckpointError}; nothing is half-loaded.
  *
  * @example
@@ -153,15 +165,17 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
     throw new CheckpointError(path, `is truncated or corrupted: ${(e as Error).message}`);
   }
   const { tensors, metadata } = decoded;
-  if (metadata['format'] !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(path, `format is "${metadata['format'] ?? '(none)'}", expected "${CHECKPOINT_FORMAT}"`);
+  const format = metadata['format'];
+  if (format !== CHECKPOINT_FORMAT && format !== LEGACY_FORMAT) {
+    throw new CheckpointError(path, `format is "${format ?? '(none)'}", expected "${CHECKPOINT_FORMAT}"`);
   }
-  if (metadata['vwn.sha256'] !== digest(tensors)) {
-    throw new CheckpointError(path, 'is corrupted: tensor data does not match its SHA-256');
+  const stateJson = metadata['vwn.state'] ?? '';
+  if (metadata['vwn.sha256'] !== digest(tensors, format === LEGACY_FORMAT ? null : stateJson)) {
+    throw new CheckpointError(path, 'is corrupted: tensor data or metadata (step, config) do not match its SHA-256');
   }
   let state: LoadedCheckpoint['state'];
   try {
-    state = JSON.parse(metadata['vwn.state'] ?? '');
+    state = JSON.parse(stateJson);
   } catch {
     throw new CheckpointError(path, 'has no readable vwn.state metadata');
   }

@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { createTokenizer, type Tokenizer } from './tokenizer.js';
+import { readFile, stat } from 'node:fs/promises';
+import { ConfigError } from '../errors.js';
+import { ByteTokenizer, createTokenizer, type Tokenizer } from './tokenizer.js';
 
 /**
  * A tokenized text with a deterministic train / held-out split.
@@ -21,7 +22,8 @@ export interface Corpus {
 const MIN_PART = 2;
 
 /**
- * Tokenizes a text and holds out its end: with `n` tokens, the last
+ * Tokenizes a text (a string, or a file's raw bytes: the byte tokenizer then
+ * uses the bytes as they are, other tokenizers decode them as UTF-8) and holds out its end: with `n` tokens, the last
  * `floor(n · validationFraction)` tokens (contiguous) are the validation part
  * and the rest, in order, the training part, so the split is the same on every
  * machine. `validationFraction` must be in `(0, 0.5]` (default 0.1); each part
@@ -35,23 +37,30 @@ const MIN_PART = 2;
  * ```
  */
 export function corpusFromText(
-  text: string,
+  text: string | Uint8Array,
   opts: { name: string; tokenizer: Tokenizer; validationFraction?: number },
 ): Corpus {
-  if (typeof text !== 'string') throw new Error(`data.corpus: text must be a string, got ${typeof text}`);
+  if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw new Error(`data.corpus: text must be a string or a Uint8Array, got ${typeof text}`);
   if (typeof opts?.name !== 'string') throw new Error(`data.corpus: name must be a string, got ${typeof opts?.name}`);
   if (typeof opts.tokenizer?.encode !== 'function') throw new Error('data.tokenizer: must be a Tokenizer (with encode/decode), e.g. new ByteTokenizer()');
   const fraction = opts.validationFraction ?? 0.1;
   if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 0.5)) {
     throw new Error(`data.validationFraction: must be a number in (0, 0.5], got ${String(fraction)}`);
   }
-  const ids = opts.tokenizer.encode(text);
+  const ids =
+    typeof text !== 'string'
+      ? opts.tokenizer instanceof ByteTokenizer
+        ? Int32Array.from(text)
+        : opts.tokenizer.encode(new TextDecoder().decode(text))
+      : opts.tokenizer.encode(text);
+  if (ids.length === 0) throw new ConfigError('data.corpus', `"${opts.name}" is empty; it needs some text`);
   // The small epsilon keeps e.g. 100 × 0.29 = 28.999999999999996 from losing a token.
   const held = Math.floor(ids.length * fraction + 1e-9);
   const cut = ids.length - held;
   if (cut < MIN_PART || held < MIN_PART) {
-    throw new Error(
-      `data.corpus: "${opts.name}" has ${ids.length} tokens; with validationFraction ${fraction} that is ${cut} for training and ${held} held out, ` +
+    throw new ConfigError(
+      'data.corpus',
+      `"${opts.name}" has ${ids.length} tokens; with validationFraction ${fraction} that is ${cut} for training and ${held} held out, ` +
         `but each part needs at least ${MIN_PART} tokens; use a longer text or a larger validationFraction`,
     );
   }
@@ -59,8 +68,10 @@ export function corpusFromText(
 }
 
 /**
- * Reads a UTF-8 text file and builds a {@link Corpus} named after the path.
- * `tokenizer` is `'bytes'` (default) or `'chars'` (alphabet from the file).
+ * Reads a text file and builds a {@link Corpus} named after the path.
+ * `tokenizer` is `'bytes'` (default: the file's bytes as they are, any
+ * encoding) or `'chars'` (UTF-8 decoded; alphabet from the file). A missing
+ * file, a directory and an empty file are refused with a {@link ConfigError}.
  *
  * @example
  * ```ts
@@ -71,20 +82,36 @@ export async function corpusFromFile(
   path: string,
   opts: { tokenizer?: 'bytes' | 'chars'; validationFraction?: number } = {},
 ): Promise<Corpus> {
-  if (typeof path !== 'string' || path.length === 0) throw new Error(`data.corpus: path must be a non-empty string, got ${JSON.stringify(path)}`);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
-    throw new Error(`data.corpus: cannot read ${path} (${why})`);
-  }
-  if (text.length === 0) throw new Error(`data.corpus: ${path} is empty; it needs some text`);
-  const tokenizer = createTokenizer(opts.tokenizer ?? 'bytes', text);
-  return corpusFromText(text, {
+  if (typeof path !== 'string' || path.length === 0) throw new ConfigError('data.corpus', `path must be a non-empty string, got ${JSON.stringify(path)}`);
+  const bytes = await readCorpusFile(path);
+  const kind = opts.tokenizer ?? 'bytes';
+  const tokenizer = createTokenizer(kind, kind === 'bytes' ? undefined : new TextDecoder().decode(bytes));
+  return corpusFromText(bytes, {
     name: path,
     tokenizer,
     ...(opts.validationFraction !== undefined ? { validationFraction: opts.validationFraction } : {}),
   });
+}
+
+/**
+ * Reads a corpus file's bytes, with a {@link ConfigError} (field `data.corpus`)
+ * for a missing file, a directory, an unreadable or an empty file.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readCorpusFile('my.txt'); // Buffer
+ * ```
+ */
+export async function readCorpusFile(path: string): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    if ((await stat(path)).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'it is a directory, not a text file' : (e as Error).message;
+    throw new ConfigError('data.corpus', `cannot read ${path} (${why})`);
+  }
+  if (bytes.length === 0) throw new ConfigError('data.corpus', `${path} is empty; it needs some text`);
+  return bytes;
 }

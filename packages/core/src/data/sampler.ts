@@ -1,4 +1,5 @@
 import { hash32 } from '../rng.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * A batch of token rows: each row is a contiguous window of the corpus, the
@@ -62,8 +63,9 @@ export class BatchSampler {
     if (typeof opts.seed !== 'number' || !Number.isFinite(opts.seed)) throw new Error(`seed: must be a finite number, got ${String(opts.seed)}`);
     this.width = rowWidth(opts);
     if (tokens.length < this.width) {
-      throw new Error(
-        `data.corpus: ${tokens.length} training tokens are fewer than one row of ${this.width} (seqLen + 1 + extra); use a longer corpus or a shorter seqLen`,
+      throw new ConfigError(
+        'data.corpus',
+        `${tokens.length} training tokens are fewer than one row of ${this.width} (seqLen + 1 + extra); use a longer corpus or a shorter seqLen`,
       );
     }
     this.tokens = tokens;
@@ -115,8 +117,9 @@ export function evaluationBatches(
   const W = rowWidth(opts);
   const fit = Math.floor(tokens.length / W);
   if (fit < 1) {
-    throw new Error(
-      `data.validationFraction: the held-out part has ${tokens.length} tokens, fewer than one row of ${W} (seqLen + 1 + extra); raise data.validationFraction or lower seqLen`,
+    throw new ConfigError(
+      'data.validationFraction',
+      `the held-out part has ${tokens.length} tokens, fewer than one row of ${W} (seqLen + 1 + extra); raise data.validationFraction, use a longer corpus or lower seqLen`,
     );
   }
   const rows = Math.min(fit, batchSize * maxBatches);

@@ -1,3 +1,5 @@
+import { ConfigError } from '../errors.js';
+
 /**
  * Serializable description of a tokenizer (stored in checkpoints).
  *
@@ -235,9 +237,9 @@ export function createTokenizer(kind: string, text?: string): Tokenizer {
   if (kind === 'bytes') return new ByteTokenizer();
   if (kind === 'chars') {
     if (typeof text !== 'string' || text.length === 0) {
-      throw new Error('data.tokenizer: "chars" needs the (non-empty) corpus text to build its alphabet');
+      throw new ConfigError('data.tokenizer', '"chars" needs the (non-empty) corpus text to build its alphabet');
     }
     return CharTokenizer.fromText(text);
   }
-  throw new Error(`data.tokenizer: got ${JSON.stringify(kind)}; allowed: "bytes", "chars"`);
+  throw new ConfigError('data.tokenizer', `got ${JSON.stringify(kind)}; allowed: "bytes", "chars"`);
 }

@@ -2,13 +2,15 @@ import * as tf from '@tensorflow/tfjs';
 import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { NonFiniteLossError } from '../errors.js';
+import { asStorageError, NonFiniteLossError, RunStateError } from '../errors.js';
+import { checkMemory, estimateMemory } from '../memory.js';
+import { faultDue, injectedEnospc, killSelf, maybeFault } from '../fault.js';
 import { assembleModel, type Model } from '../model.js';
 import type { RunConfig } from '../run_config.js';
 import type { Corpus } from '../data/corpus.js';
 import { BatchSampler, evaluationBatches, type Batch } from '../data/sampler.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint, type CheckpointState } from '../checkpoint/checkpoint.js';
-import { writeFileAtomic } from '../checkpoint/safetensors.js';
+import { removeOrphanTempFiles, writeFileAtomic } from '../checkpoint/safetensors.js';
 import { AdamW } from './adamw.js';
 import { learningRate } from './schedule.js';
 import { sumTensors } from '../nn.js';
@@ -130,7 +132,27 @@ export interface TrainerOptions {
    * @defaultValue `undefined`
    */
   readonly onRecord?: (record: MetricsRecord) => void;
+  /**
+   * Skip the memory estimate's refusal (see {@link estimateMemory}); a tensor
+   * larger than any backend can hold is still refused.
+   *
+   * @defaultValue `false`
+   */
+  readonly ignoreMemoryCheck?: boolean;
 }
+
+/** Lists the model fields that differ between a checkpoint's config and this run's (dotted paths). */
+function configDiff(saved: unknown, current: unknown, path = ''): string[] {
+  const isObj = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+  if (isObj(saved) && isObj(current)) {
+    const keys = [...new Set([...Object.keys(saved), ...Object.keys(current)])].sort();
+    return keys.flatMap((k) => configDiff(saved[k], current[k], path ? `${path}.${k}` : k));
+  }
+  if (JSON.stringify(saved) === JSON.stringify(current)) return [];
+  return [`${path || '(model)'}: ${JSON.stringify(saved) ?? '(none)'} in the checkpoint, ${JSON.stringify(current) ?? '(none)'} now`];
+}
+
+const RESUME_ADVICE = 'the last checkpoint is intact; fix the cause and rerun with --resume';
 
 /**
  * Trains a model on a corpus: AdamW with no-decay groups, warm-up + cosine/constant
@@ -181,22 +203,46 @@ export class Trainer {
     this.evalSet = evaluationBatches(corpus.validation, { batchSize: train.batchSize, seqLen: m.seqLen, maxBatches: train.evalBatches });
   }
 
-  /** Builds model and optimizer, and restores `outDir`'s checkpoint when resuming. */
+  /**
+   * Builds model and optimizer, and restores `outDir`'s checkpoint when resuming.
+   * Before anything is allocated the run's memory is estimated and refused when
+   * it cannot fit (a {@link MemoryLimitError}; see `ignoreMemoryCheck`). Temp
+   * files left in `outDir` by a killed process are removed.
+   */
   static async create(opts: TrainerOptions): Promise<Trainer> {
+    checkMemory(estimateMemory(opts.config, tf.getBackend() ?? 'cpu'), { ignore: opts.ignoreMemoryCheck ?? false });
     const model = assembleModel(opts.config.model);
     const { train } = opts.config;
     const optimizer = new AdamW(model.params.list(), {
       beta1: train.beta1, beta2: train.beta2, eps: train.eps, weightDecay: train.weightDecay,
     });
-    const trainer = new Trainer(opts.config, opts.corpus, model, optimizer, opts.outDir, opts.onRecord);
+    let trainer: Trainer;
+    try {
+      trainer = new Trainer(opts.config, opts.corpus, model, optimizer, opts.outDir, opts.onRecord);
+    } catch (e) {
+      optimizer.dispose();
+      model.dispose();
+      throw e;
+    }
     if (opts.outDir) {
-      await mkdir(opts.outDir, { recursive: true });
-      const ckptPath = join(opts.outDir, RUN_FILES.checkpoint);
-      if (opts.resume && existsSync(ckptPath)) {
-        await trainer.restore(ckptPath);
-      } else {
-        await rm(join(opts.outDir, RUN_FILES.metrics), { force: true });
-        await writeFileAtomic(join(opts.outDir, RUN_FILES.config), JSON.stringify(opts.config, null, 2) + '\n');
+      const outDir = opts.outDir;
+      try {
+        await mkdir(outDir, { recursive: true });
+        await removeOrphanTempFiles(outDir);
+        const ckptPath = join(outDir, RUN_FILES.checkpoint);
+        if (opts.resume && existsSync(ckptPath)) {
+          await trainer.restore(ckptPath);
+        } else {
+          await rm(join(outDir, RUN_FILES.metrics), { force: true });
+        }
+        // On resume too: a changed lr or steps applies, and config.json says so.
+        const configPath = join(outDir, RUN_FILES.config);
+        await writeFileAtomic(configPath, JSON.stringify(opts.config, null, 2) + '\n').catch((e) => {
+          throw asStorageError(e, configPath, RESUME_ADVICE);
+        });
+      } catch (e) {
+        trainer.dispose();
+        throw e;
       }
     }
     return trainer;
@@ -204,23 +250,42 @@ export class Trainer {
 
   private async restore(path: string): Promise<void> {
     const ckpt = await loadCheckpoint(path);
-    const saved = JSON.stringify(ckpt.state.config['model']);
-    if (saved !== JSON.stringify(this.config.model)) {
-      throw new Error(`cannot resume from ${path}: its model config differs from this run's (saved: ${saved})`);
+    const diff = configDiff(ckpt.state.config['model'], this.config.model);
+    if (diff.length > 0) {
+      throw new RunStateError(
+        path,
+        `cannot resume from ${path}: its model config differs from this run's (${diff.join('; ')}); ` +
+          'resume with the same model config, or start over with --force (or another --out)',
+      );
     }
     restoreWeights(ckpt, this.model.params, this.optimizer);
     ({ step: this.step, tokens: this.tokens, batchIndex: this.batchIndex, elapsedMs: this.elapsedMs } = ckpt.state.trainer);
-    // Metrics written after the checkpoint belong to steps that will be redone.
+    // Metrics written after the checkpoint belong to steps that will be redone;
+    // a partial last line (a write cut by a crash or a full disk) is dropped.
     const metricsPath = join(this.outDir!, RUN_FILES.metrics);
     if (existsSync(metricsPath)) {
-      const kept = (await readFile(metricsPath, 'utf8'))
-        .split('\n')
-        .filter((line) => line.trim() && (JSON.parse(line) as MetricsRecord).step <= this.step);
-      for (const line of kept) {
-        const rec = JSON.parse(line) as MetricsRecord;
+      const lines = (await readFile(metricsPath, 'utf8')).split('\n');
+      const kept: string[] = [];
+      for (const [i, line] of lines.entries()) {
+        if (!line.trim()) continue;
+        let rec: MetricsRecord;
+        try {
+          rec = JSON.parse(line) as MetricsRecord;
+        } catch {
+          const last = lines.slice(i + 1).every((l) => !l.trim());
+          if (last) break; // cut short by a crash: the step is redone
+          throw new RunStateError(metricsPath, `${metricsPath} line ${i + 1} is not JSON (and not the last line, so not a cut-off write); repair or delete that line, then rerun with --resume`);
+        }
+        if (typeof rec?.step !== 'number') {
+          throw new RunStateError(metricsPath, `${metricsPath} line ${i + 1} is not a metrics record (no "step"); repair or delete that line, then rerun with --resume`);
+        }
+        if (rec.step > this.step) continue;
+        kept.push(line);
         if (rec.type === 'eval') this.lastEval = rec;
       }
-      await writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join(''));
+      await writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join('')).catch((e) => {
+        throw asStorageError(e, metricsPath, RESUME_ADVICE);
+      });
     }
   }
 
@@ -241,7 +306,12 @@ export class Trainer {
   /** Writes the checkpoint atomically into `outDir` (no-op without one). */
   async saveCheckpoint(): Promise<void> {
     if (!this.outDir) return;
-    await saveCheckpoint(join(this.outDir, RUN_FILES.checkpoint), this.model.params, this.optimizer, this.checkpointState());
+    const path = join(this.outDir, RUN_FILES.checkpoint);
+    try {
+      await saveCheckpoint(path, this.model.params, this.optimizer, this.checkpointState());
+    } catch (e) {
+      throw asStorageError(e, path, `the previous checkpoint is intact; free space and rerun with --resume (steps after it are redone)`);
+    }
   }
 
   /**
@@ -324,7 +394,7 @@ export class Trainer {
     delete termValues['loss'];
     if (!Number.isFinite(totalLoss) || !Number.isFinite(gradNorm)) {
       tf.dispose([...grads.values(), gradNormT, scalars, totalSum, ...Object.values(termSums), ...Object.values(metricSums)]);
-      throw new NonFiniteLossError(this.step, Number.isFinite(totalLoss) ? `gradient norm (${gradNorm})` : `loss (${totalLoss})`);
+      throw new NonFiniteLossError(this.step + 1, Number.isFinite(totalLoss) ? `gradient norm (${gradNorm})` : `loss (${totalLoss})`);
     }
     const lr = learningRate({ ...train, totalSteps: train.steps }, this.step);
     if (train.clipNorm > 0 && gradNorm > train.clipNorm) {
@@ -383,7 +453,21 @@ export class Trainer {
 
   private async emit(record: MetricsRecord): Promise<void> {
     if (record.type === 'eval') this.lastEval = record;
-    if (this.outDir) await appendFile(join(this.outDir, RUN_FILES.metrics), JSON.stringify(record) + '\n');
+    if (this.outDir) {
+      const path = join(this.outDir, RUN_FILES.metrics);
+      const line = JSON.stringify(record) + '\n';
+      try {
+        const partial = faultDue('metrics-partial');
+        if (partial) {
+          await appendFile(path, line.slice(0, line.length >> 1));
+          if (partial === 'kill') killSelf();
+          throw partial === 'throw' ? new Error('injected internal error') : injectedEnospc(path);
+        }
+        await appendFile(path, line);
+      } catch (e) {
+        throw asStorageError(e, path, RESUME_ADVICE);
+      }
+    }
     this.onRecord?.(record);
   }
 
@@ -396,7 +480,9 @@ export class Trainer {
     const { train } = this.config;
     if (this.step === 0 && train.evalEvery > 0 && !this.lastEval) await this.emit(await this.evaluate());
     while (this.step < train.steps && !this.stopRequested) {
-      await this.emit(await this.trainStep());
+      const record = await this.trainStep();
+      maybeFault('step', this.outDir ?? '');
+      await this.emit(record);
       const last = this.step === train.steps;
       if ((train.evalEvery > 0 && this.step % train.evalEvery === 0) || last) await this.emit(await this.evaluate());
       if ((train.checkpointEvery > 0 && this.step % train.checkpointEvery === 0) || last) await this.saveCheckpoint();
