@@ -55,7 +55,7 @@ export interface RunStudyOptions {
   /** Backend label recorded in study.json and run.json (default: tfjs's current backend). */
   readonly backend?: string;
   /** Accept a folder made with another grid, token budget or backend (`--allow-mixed`). */
-  readonly allowMixed?: boolean;
+  readonly allowMixed?: boolean | undefined;
 }
 
 /** Progress of a study, for the progress line. */

@@ -4,6 +4,9 @@ import { rebuildReport } from '@vwn/report';
 import { loadCorpus, readJson, selectBackend, type CommonOptions } from '../setup.js';
 import { DEFAULT_STUDY_TOKENS, STUDIES, STUDY_BASE, STUDY_NAMES, type StudySpec, type VariantSpec } from '../ablate/studies.js';
 import { planStudy, runStudy } from '../ablate/runner.js';
+import { backendLabel } from '../ablate/run_one.js';
+import { runConcurrentStudy } from '../ablate/concurrent.js';
+import { parseQueueUrl } from '../ablate/redis.js';
 import { Progress, formatDuration } from '../progress.js';
 
 /** Options of `vwn ablate`. */
@@ -12,6 +15,14 @@ export interface AblateOptions extends CommonOptions {
   readonly tokens?: number | undefined;
   readonly seeds?: number | undefined;
   readonly json?: boolean | undefined;
+  /** `--queue redis://…`: run on BullMQ workers (`vwn worker`). */
+  readonly queue?: string | undefined;
+  /** `--parallel N`: N runs at once in local processes. */
+  readonly parallel?: number | undefined;
+  /** `--allow-mixed`: accept a folder made with another grid, budget or backend. */
+  readonly allowMixed?: boolean | undefined;
+  /** `--blas-threads N`: OpenBLAS threads per run process. */
+  readonly blasThreads?: number | undefined;
 }
 
 /**
@@ -62,7 +73,14 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
   if (!(tokens > 0)) throw new ConfigError('--tokens', `must be positive, got ${tokens}`);
   const outDir = opts.out ?? join('ablate-out', spec.name);
 
-  const { backend, note } = await selectBackend(opts, spec.base, opts.json);
+  if (opts.queue !== undefined) parseQueueUrl(opts.queue);
+  const parallel = opts.parallel ?? 1;
+  if (!Number.isInteger(parallel) || parallel < 1) throw new ConfigError('--parallel', `must be a positive integer, got ${parallel}`);
+  // On the queue the workers select the backend; an explicit one is the study's, planning here needs any.
+  const workersPick = opts.queue !== undefined && opts.backend !== undefined && opts.backend !== 'auto';
+  const selected = await selectBackend(workersPick ? { ...opts, backend: 'cpu' } : opts, spec.base, opts.json || workersPick);
+  const { backend, note } = workersPick ? { backend: opts.backend!, note: `${opts.backend} (on the workers)` } : selected;
+  const label = workersPick ? opts.backend! : backendLabel(selected);
   const corpus = await loadCorpus(resolveDataConfig(spec.base.data ?? {}));
   let stopRequested = false;
   const onSigint = () => {
@@ -76,8 +94,17 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
   // The plan (steps per variant) is known before the first run starts.
   const plan = await planStudy(spec, { corpus, tokens, seeds });
   let result;
-  try {
+  if (opts.queue !== undefined || parallel > 1) {
+    process.off('SIGINT', onSigint);
+    const complete = await runConcurrentStudy({
+      spec, plan, outDir, queue: opts.queue, parallel, json: opts.json,
+      backend: opts.backend ?? spec.base.backend ?? 'auto', backendLabel: label, allowMixed: opts.allowMixed, blasThreads: opts.blasThreads,
+    });
+    result = { complete };
+  } else try {
     result = await runStudy(spec, {
+      backend: label,
+      allowMixed: opts.allowMixed,
       outDir,
       corpus,
       tokens,
