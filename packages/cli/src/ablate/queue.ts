@@ -139,6 +139,42 @@ interface Timing {
   resultMs: number;
   /** Return value size (bytes). */
   resultBytes: number;
+  /** A worker took it → its run process had the model ready (process start, imports, backend, corpus). */
+  spawnMs: number | null;
+  readonly worker: string;
+  readonly timestamp: number;
+  readonly processedOn: number | null;
+  readonly finishedOn: number | null;
+}
+
+const median = (xs: number[]): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * The queue's overhead per job, from the coordinator's timings: pickup =
+ * enqueue (or the same worker's previous job's end, when it was busy) →
+ * a worker took the job; spawn = took it → model ready; result = the
+ * worker finished → files written in the study folder.
+ */
+function overhead(timings: readonly Timing[]) {
+  const pickup: number[] = [];
+  for (const t of timings) {
+    if (t.processedOn === null) continue;
+    const prevEnd = Math.max(0, ...timings.filter((o) => o !== t && o.worker === t.worker && o.finishedOn !== null && o.finishedOn <= t.processedOn!).map((o) => o.finishedOn!));
+    pickup.push(t.processedOn - Math.max(t.timestamp, prevEnd));
+  }
+  return {
+    jobs: timings.length,
+    pickupMsMedian: median(pickup),
+    pickupMsMax: pickup.length ? Math.max(...pickup) : null,
+    spawnMsMedian: median(timings.flatMap((t) => (t.spawnMs === null ? [] : [t.spawnMs]))),
+    resultMsMedian: median(timings.map((t) => t.resultMs)),
+    resultBytesMedian: median(timings.map((t) => t.resultBytes)),
+  };
 }
 
 async function storeCorpus(redis: import('ioredis').Redis, corpus: string): Promise<CorpusRef> {
@@ -172,6 +208,7 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
   const queue: Queue = new Queue(QUEUE_NAME, { connection: redis });
   queue.on('error', () => {});
   let events: QueueEvents | null = null;
+  let eventsRedis: import('ioredis').Redis | null = null;
   const studyDir = resolve(opts.outDir);
   const manifest = opts.manifest;
   const runs = plannedRuns(manifest);
@@ -204,14 +241,18 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
       };
       // Same id → BullMQ keeps the existing job: a restarted coordinator never enqueues twice.
       jobData.set(id, data);
-      const job = await queue.add('run', data, { jobId: id, ...jobOpts });
+      const added = await queue.add('run', data, { jobId: id, ...jobOpts });
+      // add() hands back a local object; the stored job (enqueued earlier, when re-attaching) has the real timestamp.
+      const job = (await queue.getJob(id)) ?? added;
       const state = await job.getState();
       if (state === 'failed') await job.retry('failed');
-      opts.tracker.set(run.index, 'queued', { jobId: id, state: state === 'failed' ? 'retried' : state });
+      opts.tracker.set(run.index, 'queued', { jobId: id, state: state === 'failed' ? 'retried' : state, enqueuedAt: job.timestamp });
     }
     if (pending.size === 0) return true;
 
-    events = new QueueEvents(QUEUE_NAME, { connection: redis.duplicate() });
+    eventsRedis = redis.duplicate();
+    eventsRedis.on('error', () => {});
+    events = new QueueEvents(QUEUE_NAME, { connection: eventsRedis });
     events.on('error', () => {});
     for (const name of ['active', 'progress', 'completed', 'failed', 'stalled'] as const) {
       events.on(name, ({ jobId: id }: { jobId: string }) => {
@@ -235,7 +276,7 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
         }
         const state = await job.getState();
         if (state === 'active') {
-          if (opts.tracker.state(run.index) !== 'active') opts.tracker.set(run.index, 'active', { where: job.processedBy ?? '', jobId: id, queueMs: job.processedOn ? job.processedOn - job.timestamp : null });
+          if (opts.tracker.state(run.index) !== 'active' && job.processedOn) opts.tracker.set(run.index, 'active', { where: job.processedBy ?? '', jobId: id, queueMs: job.processedOn ? job.processedOn - job.timestamp : null });
           const p = job.progress as RunJobProgress | number;
           if (typeof p === 'object' && p !== null && p.step !== lastStep.get(run.index)) {
             lastStep.set(run.index, p.step);
@@ -249,6 +290,11 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
             queueMs: job.processedOn ? job.processedOn - job.timestamp : null,
             resultMs: Date.now() - (job.finishedOn ?? t0),
             resultBytes: Buffer.byteLength(JSON.stringify(result)),
+            spawnMs: job.processedOn ? Date.parse(result.run.startedAt) - job.processedOn : null,
+            worker: job.processedBy ?? result.run.worker,
+            timestamp: job.timestamp,
+            processedOn: job.processedOn ?? null,
+            finishedOn: job.finishedOn ?? null,
           };
           timings.push(timing);
           pending.delete(run.index);
@@ -261,7 +307,10 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
             stalled: job.stalledCounter ?? 0,
             packMs: result.packMs,
             writeMs: Date.now() - t0,
-            ...timing,
+            queueMs: timing.queueMs,
+            spawnMs: timing.spawnMs,
+            resultMs: timing.resultMs,
+            resultBytes: timing.resultBytes,
           });
         } else if (state === 'failed') {
           opts.tracker.set(run.index, 'failed', { jobId: id, error: job.failedReason });
@@ -271,21 +320,27 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
       if (pending.size === 0) break;
       opts.tracker.line();
       await new Promise<void>((r) => {
-        const t = setTimeout(r, opts.pollMs ?? 1000);
-        wake = () => {
+        const done = () => {
           clearTimeout(t);
+          opts.signal?.removeEventListener('abort', done);
+          wake = () => {};
           r();
         };
-        opts.signal?.addEventListener('abort', wake, { once: true });
+        const t = setTimeout(done, opts.pollMs ?? 1000);
+        wake = done;
+        opts.signal?.addEventListener('abort', done, { once: true });
       });
     }
     opts.tracker.finish();
+    if (timings.length > 0) opts.tracker.emit({ type: 'queue-overhead', ...overhead(timings) });
     // Every result is in the folder now: free Redis of this study's jobs.
     for (const id of ids.keys()) await (await queue.getJob(id))?.remove().catch(() => {});
     return true;
   } finally {
     await events?.close().catch(() => {});
     await queue.close().catch(() => {});
+    // BullMQ does not close connections it was given.
+    eventsRedis?.disconnect();
     redis.disconnect();
   }
 }

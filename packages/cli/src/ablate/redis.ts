@@ -68,18 +68,16 @@ async function redisClass(): Promise<typeof RedisClient> {
 }
 
 /**
- * Opens a connection for BullMQ (retries forever, `maxRetriesPerRequest: null`)
- * after a probe that must answer PING within `probeMs`: a bad URL, refused
+ * Checks that Redis answers PING within `probeMs`; a bad URL, refused
  * connection, wrong password or unreachable host gives a `ConfigError`
- * naming `--queue` within a few seconds.
+ * naming `--queue`.
  *
  * @example
  * ```ts
- * const redis = await connectQueue(parseQueueUrl('redis://127.0.0.1:6379'));
- * await redis.ping(); // 'PONG'
+ * await probeQueue(parseQueueUrl('redis://127.0.0.1:6379')); // throws ConfigError('--queue', 'cannot reach Redis …')
  * ```
  */
-export async function connectQueue(q: QueueUrl, probeMs = 3000): Promise<RedisClient> {
+export async function probeQueue(q: QueueUrl, probeMs = 3000): Promise<void> {
   const Redis = await redisClass();
   const probe = new Redis(q.url, { lazyConnect: true, connectTimeout: probeMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   let lastError = '';
@@ -95,6 +93,23 @@ export async function connectQueue(q: QueueUrl, probeMs = 3000): Promise<RedisCl
   } finally {
     probe.disconnect();
   }
+}
+
+/**
+ * Opens a connection for BullMQ (retries forever, `maxRetriesPerRequest: null`)
+ * after a probe that must answer PING within `probeMs`: a bad URL, refused
+ * connection, wrong password or unreachable host gives a `ConfigError`
+ * naming `--queue` within a few seconds.
+ *
+ * @example
+ * ```ts
+ * const redis = await connectQueue(parseQueueUrl('redis://127.0.0.1:6379'));
+ * await redis.ping(); // 'PONG'
+ * ```
+ */
+export async function connectQueue(q: QueueUrl, probeMs = 3000): Promise<RedisClient> {
+  await probeQueue(q, probeMs);
+  const Redis = await redisClass();
   const options: RedisOptions = {
     maxRetriesPerRequest: null,
     // Keep retrying (a Redis restart or network blip pauses the study, it does not end it).

@@ -20,12 +20,12 @@ export type RunState = 'pending' | 'queued' | 'active' | 'done' | 'skipped' | 'f
  * ```
  */
 export interface StudyEvent {
-  readonly type: 'run' | 'progress';
+  readonly type: 'run' | 'progress' | 'queue-overhead';
   readonly kind?: 'queued' | 'start' | 'skip' | 'done' | 'failed' | 'retry';
-  readonly variant: string;
-  readonly seed: number;
-  readonly index: number;
-  readonly total: number;
+  readonly variant?: string;
+  readonly seed?: number;
+  readonly index?: number;
+  readonly total?: number;
   readonly [extra: string]: unknown;
 }
 
@@ -51,7 +51,8 @@ interface Entry {
  */
 export class StudyTracker {
   private readonly entries: Entry[];
-  private readonly t0 = Date.now();
+  /** When the first progress arrived (the rate is measured from there, without process start-up). */
+  private t0 = NaN;
   private lastLine = 0;
   private readonly tty: boolean;
 
@@ -103,8 +104,9 @@ export class StudyTracker {
   /** A run reached `step` (loss of that step). */
   progress(i: number, step: number, loss: number | null): void {
     const e = this.entries[i]!;
-    if (e.startStep === null) e.startStep = Math.max(0, step - 1);
-    if (step < e.step) e.startStep = Math.min(e.startStep, step - 1); // restarted from a checkpoint
+    if (Number.isNaN(this.t0)) this.t0 = Date.now();
+    if (e.startStep === null) e.startStep = step;
+    if (step < e.step) e.startStep = Math.min(e.startStep, step); // restarted from a checkpoint
     e.step = step;
     e.loss = loss;
     e.state = e.state === 'done' ? 'done' : 'active';
@@ -133,7 +135,7 @@ export class StudyTracker {
       if (e.state !== 'done') leftFlops += runFlops(v, v.config.train.steps - e.step);
     }
     const seconds = (Date.now() - this.t0) / 1000;
-    return doneFlops > 0 ? (leftFlops / doneFlops) * seconds : NaN;
+    return doneFlops > 0 && seconds > 0 ? (leftFlops / doneFlops) * seconds : NaN;
   }
 
   private clearLine(): void {

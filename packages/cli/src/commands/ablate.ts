@@ -6,7 +6,7 @@ import { DEFAULT_STUDY_TOKENS, STUDIES, STUDY_BASE, STUDY_NAMES, type StudySpec,
 import { planStudy, runStudy } from '../ablate/runner.js';
 import { backendLabel } from '../ablate/run_one.js';
 import { runConcurrentStudy } from '../ablate/concurrent.js';
-import { parseQueueUrl } from '../ablate/redis.js';
+import { parseQueueUrl, probeQueue } from '../ablate/redis.js';
 import { Progress, formatDuration } from '../progress.js';
 
 /** Options of `vwn ablate`. */
@@ -73,7 +73,8 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
   if (!(tokens > 0)) throw new ConfigError('--tokens', `must be positive, got ${tokens}`);
   const outDir = opts.out ?? join('ablate-out', spec.name);
 
-  if (opts.queue !== undefined) parseQueueUrl(opts.queue);
+  // A bad URL or an unreachable Redis fails here, before any planning.
+  if (opts.queue !== undefined) await probeQueue(parseQueueUrl(opts.queue));
   const parallel = opts.parallel ?? 1;
   if (!Number.isInteger(parallel) || parallel < 1) throw new ConfigError('--parallel', `must be a positive integer, got ${parallel}`);
   // On the queue the workers select the backend; an explicit one is the study's, planning here needs any.
