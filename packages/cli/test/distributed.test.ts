@@ -40,7 +40,7 @@ const GRID = {
     { name: 'vwn', config: { embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'dynamic-ghc', m: 2, n: 4 } } },
   ],
 };
-const STEPS = 16;
+const STEPS = 24;
 const TOKENS = STEPS * 4 * 16;
 const RUNS = ['baseline/seed-0', 'baseline/seed-1', 'vwn/seed-0', 'vwn/seed-1'];
 
@@ -217,7 +217,7 @@ describe.skipIf(skip)('distributed studies (BullMQ on a real redis-server)', () 
     const c = ablate('killed');
     const started = await c.waitFor((e) => e['kind'] === 'start' && String(e['where']).endsWith(`:${a.child.pid}`));
     const b = worker('b');
-    await c.waitFor((e) => e['type'] === 'progress' && e['index'] === started['index'] && (e['step'] as number) >= 6);
+    await c.waitFor((e) => e['type'] === 'progress' && e['index'] === started['index'] && (e["step"] as number) >= 5);
     const runDir = join(dir, 'killed', 'runs', String(started['variant']), `seed-${started['seed']}`);
     const child = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).pid as number;
     const killedAt = Date.now();

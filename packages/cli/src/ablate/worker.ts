@@ -135,7 +135,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
             if (r.type !== 'train') return;
             fromStep ??= r.step - 1;
             const now = Date.now();
-            if (now - lastReport < 500 && r.step !== steps) return;
+            if (now - lastReport < 250 && r.step !== steps) return;
             lastReport = now;
             const p: RunJobProgress = { step: r.step, steps, loss: r.loss, fromStep };
             job.updateProgress(p as unknown as object).catch(() => {});
