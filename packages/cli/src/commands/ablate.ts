@@ -97,11 +97,18 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
   let result;
   if (opts.queue !== undefined || parallel > 1) {
     process.off('SIGINT', onSigint);
-    const complete = await runConcurrentStudy({
-      spec, plan, outDir, queue: opts.queue, parallel, json: opts.json,
-      backend: opts.backend ?? spec.base.backend ?? 'auto', backendLabel: label, allowMixed: opts.allowMixed, blasThreads: opts.blasThreads,
-    });
-    result = { complete };
+    try {
+      const complete = await runConcurrentStudy({
+        spec, plan, outDir, queue: opts.queue, parallel, json: opts.json,
+        backend: opts.backend ?? spec.base.backend ?? 'auto', backendLabel: label, allowMixed: opts.allowMixed, blasThreads: opts.blasThreads,
+      });
+      result = { complete };
+    } catch (e) {
+      // A run failed in its process or on a worker: say which and why; finished runs stay.
+      if (!(e instanceof Error) || !['QueueJobError', 'RunProcessError'].includes(e.name)) throw e;
+      process.stderr.write(`vwn ablate: ${e.message}\n`);
+      return 1;
+    }
   } else try {
     result = await runStudy(spec, {
       backend: label,

@@ -1,4 +1,4 @@
-import { ConfigError } from '@vwn/core';
+import { BACKENDS, ConfigError } from '@vwn/core';
 import { parseQueueUrl } from '../ablate/redis.js';
 import { runWorker } from '../ablate/worker.js';
 
@@ -25,6 +25,9 @@ const positiveInt = (v: number | undefined, flag: string): void => {
 export async function workerCommand(opts: WorkerCommandOptions): Promise<number> {
   if (opts.queue === undefined) throw new ConfigError('--queue', 'is required: redis://[user:pass@]host:port[/db] (or rediss:// for TLS)');
   const queue = parseQueueUrl(opts.queue);
+  if (opts.backend !== undefined && !(BACKENDS as readonly string[]).includes(opts.backend)) {
+    throw new ConfigError('--backend', `got "${opts.backend}"; allowed: ${BACKENDS.map((b) => `"${b}"`).join(', ')}`);
+  }
   positiveInt(opts.concurrency, '--concurrency');
   positiveInt(opts.lockMs, '--lock-ms');
   positiveInt(opts.stalledMs, '--stalled-ms');
