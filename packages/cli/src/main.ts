@@ -180,6 +180,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'train queued study runs from \`vwn ablate --queue\` (BullMQ on Redis) until stopped',
     usage: `vwn worker --queue URL [options]
   --queue URL       redis://[user:pass@]host:port[/db] or rediss:// (TLS), the same as the coordinator's
+                    (default: the VWN_QUEUE_URL environment variable)
   --backend NAME    backend for every run (default: the study's; a different one needs --allow-mixed there)
   --concurrency N   runs at once on this machine (default 1)
   --cache DIR       where runs train when the study folder is not visible here (default ~/.cache/vwn/worker)

@@ -312,6 +312,9 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
             resultMs: timing.resultMs,
             resultBytes: timing.resultBytes,
           });
+        } else if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
+          // Back in the queue (its worker stopped or died).
+          if (opts.tracker.state(run.index) === 'active') opts.tracker.set(run.index, 'queued', { jobId: id, state });
         } else if (state === 'failed') {
           opts.tracker.set(run.index, 'failed', { jobId: id, error: job.failedReason });
           throw new QueueJobError(`${run.variant.name} seed ${run.seed} failed on a worker: ${job.failedReason}; fix the cause and rerun the same command to retry it`, id);

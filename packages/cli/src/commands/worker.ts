@@ -23,8 +23,10 @@ const positiveInt = (v: number | undefined, flag: string): void => {
  * checkpoint and go back to the queue). Returns the exit code.
  */
 export async function workerCommand(opts: WorkerCommandOptions): Promise<number> {
-  if (opts.queue === undefined) throw new ConfigError('--queue', 'is required: redis://[user:pass@]host:port[/db] (or rediss:// for TLS)');
-  const queue = parseQueueUrl(opts.queue);
+  // The URL may come from the environment, so a password stays out of the process list.
+  const url = opts.queue ?? process.env['VWN_QUEUE_URL'];
+  if (url === undefined) throw new ConfigError('--queue', 'is required (or VWN_QUEUE_URL): redis://[user:pass@]host:port[/db] (or rediss:// for TLS)');
+  const queue = parseQueueUrl(url);
   if (opts.backend !== undefined && !(BACKENDS as readonly string[]).includes(opts.backend)) {
     throw new ConfigError('--backend', `got "${opts.backend}"; allowed: ${BACKENDS.map((b) => `"${b}"`).join(', ')}`);
   }
