@@ -19,6 +19,8 @@ import { Redis } from 'ioredis';
 import { studyFromFile } from '../src/commands/ablate.js';
 import { runStudy, planStudy } from '../src/ablate/runner.js';
 import { loadCorpus } from '../src/setup.js';
+import { parseQueueUrl } from '../src/ablate/redis.js';
+import { jobId } from '../src/ablate/queue.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const VWN = join(ROOT, 'packages', 'cli', 'bin', 'vwn.js');
@@ -195,6 +197,12 @@ describe.skipIf(skip)('distributed studies (BullMQ on a real redis-server)', () 
     expect(done).toHaveLength(4);
     // Both paths were used: in place (shared folder) and through the job's return value.
     expect(new Set(done.map((e) => e['inPlace']))).toEqual(new Set([true, false]));
+    for (const e of done.filter((x) => x['inPlace'] === false)) {
+      // The checkpoint stayed on the isolated worker; run.json says where.
+      const info = JSON.parse(await readFile(join(dir, 'queued', 'runs', String(e['variant']), `seed-${e['seed']}`, 'run.json'), 'utf8'));
+      expect(info.checkpointAt).toMatch(/^[^:]+:.*cache-b\/runs\/vwn-.*\/checkpoint\.safetensors$/);
+      expect(existsSync(info.checkpointAt.slice(info.checkpointAt.indexOf(':') + 1))).toBe(true);
+    }
     for (const r of RUNS) {
       const info = JSON.parse(await readFile(join(dir, 'queued', 'runs', r, 'run.json'), 'utf8'));
       expect(info).toMatchObject({ backend: 'cpu', resumedFromStep: 0, vwnVersion: expect.any(String), host: expect.any(String) });
@@ -291,5 +299,18 @@ describe('vwn ablate --parallel', () => {
     expect(await losses(join(dir, 'parallel'))).toEqual(await losses(reference));
     const info = JSON.parse(await readFile(join(dir, 'parallel', 'runs', 'vwn', 'seed-1', 'run.json'), 'utf8'));
     expect(info).toMatchObject({ worker: 'local', backend: 'cpu', resumedFromStep: 0 });
+  });
+});
+
+describe('queue URLs and job ids', () => {
+  it('checks --queue URLs, redacts passwords, and derives BullMQ-valid job ids', () => {
+    expect(parseQueueUrl('redis://:s3cret@10.0.0.5:6380/2')).toMatchObject({ host: '10.0.0.5', port: 6380, db: 2, tls: false, redacted: 'redis://:***@10.0.0.5:6380/2' });
+    expect(parseQueueUrl('rediss://vwn:pw@redis.internal')).toMatchObject({ port: 6379, db: 0, tls: true, redacted: 'rediss://vwn:***@redis.internal' });
+    expect(() => parseQueueUrl('redis://h:6379/x')).toThrow(/--queue: bad database "x"/);
+    expect(() => parseQueueUrl('localhost:6379')).toThrow(/--queue: unsupported scheme "localhost:"/);
+    const id = jobId('3f9a0c12d4e5b6a7', '/data/study', 'vwn-r4', 2);
+    expect(id).toMatch(/^vwn-3f9a0c12d4e5b6a7-[0-9a-f]{8}-vwn-r4-s2$/);
+    expect(id).not.toContain(':');
+    expect(jobId('3f9a0c12d4e5b6a7', '/data/other', 'vwn-r4', 2)).not.toBe(id);
   });
 });

@@ -107,7 +107,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   const processor = async (job: Job<RunJobData, RunJobResult>, token?: string, lockLost?: AbortSignal): Promise<RunJobResult> => {
     const data = job.data;
     const inPlace = !opts.isolated && (await sharedStudy(data));
-    const dir = inPlace ? join(data.studyDir, data.runDir) : join(cacheDir, data.studyHash, data.runDir);
+    // The job id names (study, folder, variant, seed), so a restarted worker on this machine finds its checkpoint again.
+    const dir = inPlace ? join(data.studyDir, data.runDir) : join(cacheDir, 'runs', String(job.id));
     const label = `${data.studyName}/${data.variant}/seed-${data.seed}`;
     log(`${label}: job ${job.id} started (${inPlace ? 'in the shared study folder' : `in ${dir}`})`);
     const corpusPath = await corpusFile(redis, data, cacheDir);
