@@ -46,7 +46,10 @@ async function run(task: RunTask): Promise<void> {
     const backend = backendLabel(selected);
     await send({ type: 'backend', backend, note: selected.note });
     if (task.requireBackend && task.requireBackend !== backend) {
-      throw Object.assign(new Error(`this machine's backend "${task.backend}" is "${backend}", the study's runs use "${task.requireBackend}"`), { name: 'BackendMismatch' });
+      throw Object.assign(
+        new Error(`backend "${task.backend}" here is "${backend}", the study's runs use "${task.requireBackend}" (start the worker with --backend ${task.requireBackend} or without --backend, or pass --allow-mixed to the coordinator)`),
+        { name: 'BackendMismatch' },
+      );
     }
     await loadPluginsFor(task.config.model as unknown as Record<string, unknown>);
     if (stop) {

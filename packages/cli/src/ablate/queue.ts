@@ -266,15 +266,16 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
       if (opts.signal?.aborted) return false;
       for (const [id, run] of ids) {
         if (!pending.has(run.index)) continue;
+        // State first: a job seen 'completed' already has its return value (both change in one Redis script).
+        const state = await queue.getJobState(id);
         const job = (await queue.getJob(id)) as Job<RunJobData, RunJobResult> | undefined;
-        if (!job) {
+        if (!job || state === 'unknown') {
           // Gone (queue obliterated, Redis restarted without persistence): store the corpus and enqueue it again.
           await storeCorpus(redis, opts.corpus);
           await queue.add('run', jobData.get(id)!, { jobId: id, ...jobOpts });
           opts.tracker.set(run.index, 'queued', { jobId: id, state: 're-enqueued' });
           continue;
         }
-        const state = await job.getState();
         if (state === 'active') {
           if (opts.tracker.state(run.index) !== 'active' && job.processedOn) opts.tracker.set(run.index, 'active', { where: job.processedBy ?? '', jobId: id, queueMs: job.processedOn ? job.processedOn - job.timestamp : null });
           const p = job.progress as RunJobProgress | number;
@@ -282,7 +283,7 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
             lastStep.set(run.index, p.step);
             opts.tracker.progress(run.index, p.step, p.loss);
           }
-        } else if (state === 'completed') {
+        } else if (state === 'completed' && job.returnvalue) {
           const t0 = Date.now();
           const result = job.returnvalue;
           await writeResult(studyDir, run, result);
