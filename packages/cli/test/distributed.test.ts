@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveDataConfig } from '@vwn/core';
 import { Redis } from 'ioredis';
 import { studyFromFile } from '../src/commands/ablate.js';
-import { runStudy, planStudy } from '../src/ablate/runner.js';
+import { openStudy, runStudy, planStudy, type StudyManifest } from '../src/ablate/runner.js';
 import { loadCorpus } from '../src/setup.js';
 import { parseQueueUrl } from '../src/ablate/redis.js';
 import { jobId } from '../src/ablate/queue.js';
@@ -315,5 +315,24 @@ describe('queue URLs and job ids', () => {
     expect(id).toMatch(/^vwn-3f9a0c12d4e5b6a7-[0-9a-f]{8}-vwn-r4-s2$/);
     expect(id).not.toContain(':');
     expect(jobId('3f9a0c12d4e5b6a7', '/data/other', 'vwn-r4', 2)).not.toBe(id);
+  });
+});
+
+describe('mixing runs in a study folder', () => {
+  it('refuses another backend or token budget unless allowed, and records the mix', async () => {
+    const saved = JSON.parse(await readFile(join(reference, 'study.json'), 'utf8')) as StudyManifest;
+    expect(saved.backend).toBe('cpu');
+    expect(saved.hash).toMatch(/^[0-9a-f]{16}$/);
+    const copy = join(dir, 'mixed');
+    await rm(copy, { recursive: true, force: true });
+    await mkdir(copy);
+    await writeFile(join(copy, 'study.json'), JSON.stringify(saved));
+    const plan: StudyManifest = { ...saved, hash: undefined, backend: undefined, createdAt: 'now' } as unknown as StudyManifest;
+    await expect(openStudy(copy, plan, { backend: 'native' })).rejects.toThrow(/--backend: .* made with backend "cpu", this run would use "native"/);
+    const bigger = { ...plan, tokensPerVariant: plan.tokensPerVariant * 2 };
+    await expect(openStudy(copy, bigger, { backend: 'cpu' })).rejects.toThrow(/holds a different study/);
+    const mixed = await openStudy(copy, plan, { backend: 'native', allowMixed: true });
+    expect(mixed).toMatchObject({ backend: 'cpu', mixed: true, hash: saved.hash });
+    expect(JSON.parse(await readFile(join(copy, 'study.json'), 'utf8')).mixed).toBe(true);
   });
 });
