@@ -217,6 +217,8 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
   const jobOpts = { removeOnComplete: false, removeOnFail: false, attempts: 3, backoff: { type: 'fixed' as const, delay: 1000 } };
   const pending = new Set<number>();
   let wake: () => void = () => {};
+  // Set by events that arrive while the loop is busy, so it looks again at once instead of sleeping.
+  let dirty = false;
   try {
     const corpus = await storeCorpus(redis, opts.corpus);
     for (const run of runs) {
@@ -256,7 +258,9 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
     events.on('error', () => {});
     for (const name of ['active', 'progress', 'completed', 'failed', 'stalled'] as const) {
       events.on(name, ({ jobId: id }: { jobId: string }) => {
-        if (ids.has(id)) wake();
+        if (!ids.has(id)) return;
+        dirty = true;
+        wake();
       });
     }
 
@@ -264,6 +268,7 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
     const lastStep = new Map<number, number>();
     while (pending.size > 0) {
       if (opts.signal?.aborted) return false;
+      dirty = false;
       for (const [id, run] of ids) {
         if (!pending.has(run.index)) continue;
         // State first: a job seen 'completed' already has its return value (both change in one Redis script).
@@ -323,6 +328,7 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
       }
       if (pending.size === 0) break;
       opts.tracker.line();
+      if (dirty) continue;
       await new Promise<void>((r) => {
         const done = () => {
           clearTimeout(t);
