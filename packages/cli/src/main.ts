@@ -8,6 +8,7 @@ import { ablateCommand } from './commands/ablate.js';
 import { reportCommand } from './commands/report.js';
 import { STUDIES } from './ablate/studies.js';
 import { benchCommand } from './commands/bench.js';
+import { workerCommand } from './commands/worker.js';
 import { PRESETS } from './presets.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -75,7 +76,7 @@ const num = (v: unknown, flag: string): number | undefined => {
  *
  * @example
  * ```ts
- * Object.keys(COMMANDS); // ['train', 'eval', 'sample', 'ablate', 'report', 'bench', 'inspect']
+ * Object.keys(COMMANDS); // ['train', 'eval', 'sample', 'ablate', 'report', 'bench', 'inspect', 'worker']
  * const code = await COMMANDS['report']!.run({}, ['ablate-out/default']);
  * ```
  */
@@ -139,9 +140,25 @@ export const COMMANDS: Record<string, Command> = {
   --tokens N        training tokens per variant (default 512000)
   --seeds N         paired seeds per variant (default: the study's, 3 for default and controls, else 1);
                     ≥ 2 gives each Δ a 95 % confidence interval and p-value
-  --out DIR         study folder (default ablate-out/<study>); rerun to resume`,
-    options: { tokens: { type: 'string' }, seeds: { type: 'string' } },
-    run: (v) => ablateCommand({ ...(v as object), tokens: num(v['tokens'], '--tokens'), seeds: num(v['seeds'], '--seeds') }),
+  --out DIR         study folder (default ablate-out/<study>); rerun to resume
+  --parallel N      N runs at once in local processes (split cores: --blas-threads)
+  --queue URL       run on \`vwn worker\`s via BullMQ: redis://[user:pass@]host:port[/db] or rediss://
+                    (rerun the same command to re-attach; see docs/distributed.md)
+  --blas-threads N  OpenBLAS threads per run process with --parallel (default cores ÷ N)
+  --allow-mixed     accept a study folder made with another grid, token budget or backend`,
+    options: {
+      tokens: { type: 'string' }, seeds: { type: 'string' }, parallel: { type: 'string' }, queue: { type: 'string' },
+      'blas-threads': { type: 'string' }, 'allow-mixed': { type: 'boolean' },
+    },
+    run: (v) =>
+      ablateCommand({
+        ...(v as object),
+        tokens: num(v['tokens'], '--tokens'),
+        seeds: num(v['seeds'], '--seeds'),
+        parallel: num(v['parallel'], '--parallel'),
+        blasThreads: num(v['blas-threads'], '--blas-threads'),
+        allowMixed: v['allow-mixed'] as boolean | undefined,
+      }),
   },
   report: {
     summary: 'rebuild a study report (report.md, report.html, plots) from its metrics files',
@@ -167,6 +184,31 @@ export const COMMANDS: Record<string, Command> = {
   --layers          one row per layer instead of summing layers`,
     options: { layers: { type: 'boolean' } },
     run: (v) => inspectCommand(v as object),
+  },
+  worker: {
+    summary: 'train queued study runs from \`vwn ablate --queue\` (BullMQ on Redis) until stopped',
+    usage: `vwn worker --queue URL [options]
+  --queue URL       redis://[user:pass@]host:port[/db] or rediss:// (TLS), the same as the coordinator's
+                    (default: the VWN_QUEUE_URL environment variable)
+  --backend NAME    backend for every run (default: the study's; a different one needs --allow-mixed there)
+  --concurrency N   runs at once on this machine (default 1)
+  --cache DIR       where runs train when the study folder is not visible here (default ~/.cache/vwn/worker)
+  --isolated        never write into the study folder, even when it is visible (results go back through Redis)
+  --blas-threads N  OpenBLAS threads per run (default cores ÷ concurrency)
+  --lock-ms MS      job lock duration (default 30000): a dead worker's job runs again after this
+  --stalled-ms MS   how often to look for jobs of dead workers (default 30000)`,
+    options: {
+      queue: { type: 'string' }, concurrency: { type: 'string' }, cache: { type: 'string' }, isolated: { type: 'boolean' },
+      'blas-threads': { type: 'string' }, 'lock-ms': { type: 'string' }, 'stalled-ms': { type: 'string' },
+    },
+    run: (v) =>
+      workerCommand({
+        ...(v as object),
+        concurrency: num(v['concurrency'], '--concurrency'),
+        blasThreads: num(v['blas-threads'], '--blas-threads'),
+        lockMs: num(v['lock-ms'], '--lock-ms'),
+        stalledMs: num(v['stalled-ms'], '--stalled-ms'),
+      }),
   },
 };
 
