@@ -2,26 +2,14 @@
 // the issue lists gets a named error (exit 2, a message naming the field or
 // file, no stack trace); and the states that must keep working do. Runs the
 // CLI in-process (like cli.test.ts) on the cpu backend.
-import { describe, expect, it, vi, beforeAll } from 'vitest';
+import { describe, expect, it, beforeAll } from 'vitest';
 import { cp, mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { main } from '@vwn/cli';
+import { vwn } from './in_process.js';
 
-async function vwn(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await main(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 let dir: string;
 let corpus: string;
