@@ -39,9 +39,9 @@ describe('built-in studies', () => {
     expect(vwn.flopsPerToken / v['baseline']!.flopsPerToken).toBeGreaterThan(1.2);
     expect(v['iso-param']!.r).toBe(1);
     expect(v['iso-flop']!.r).toBe(1);
-    // lr sweep: each arm at ×0.25, ×0.5, ×1, min lr scaled alike.
-    expect(plan.variants.filter((x) => x.group === 'baseline').map((x) => x.config.train.lr)).toEqual([3e-3, 1.5e-3, 7.5e-4]);
-    expect(plan.variants.filter((x) => x.group === 'vwn-r4').map((x) => x.config.train.minLr)).toEqual([3e-4, 1.5e-4, 7.5e-5]);
+    // lr sweep: each arm at ×1, ×0.5, ×2, min lr scaled alike.
+    expect(plan.variants.filter((x) => x.group === 'baseline').map((x) => x.config.train.lr)).toEqual([3e-3, 1.5e-3, 6e-3]);
+    expect(plan.variants.filter((x) => x.group === 'vwn-r4').map((x) => x.config.train.minLr)).toEqual([3e-4, 1.5e-4, 6e-4]);
     expect(plan.comparisons?.map((c) => `${c.variant}/${c.reference}`)).toEqual(['vwn-r4/iso-param', 'vwn-r4/iso-flop']);
   });
 });

@@ -95,7 +95,7 @@ export const STUDIES: Readonly<Record<string, StudySpec>> = {
   },
   controls: {
     name: 'controls',
-    description: 'VWN r = 4 vs the baseline, an iso-parameter and an iso-FLOP baseline, and both arms at lr ×0.25/×0.5/×1, 3 paired seeds',
+    description: 'VWN r = 4 vs the baseline, an iso-parameter and an iso-FLOP baseline, and both arms at lr ×0.5/×1/×2, 3 paired seeds',
     base: STUDY_BASE,
     baseline: 'baseline',
     seeds: 3,
@@ -105,9 +105,9 @@ export const STUDIES: Readonly<Record<string, StudySpec>> = {
       { name: 'iso-param', description: 'baseline + a dense shared expert (hidden 115): VWN r = 4\'s total and active parameters', config: ISO_PARAM_R4 },
       { name: 'iso-flop', description: 'baseline at D = 144, expert hidden 205: VWN r = 4\'s FLOPs/token', config: ISO_FLOP_R4 },
       { name: 'baseline-lr0.5', description: 'baseline at lr ×0.5', config: lrTimes(0.5), group: 'baseline' },
-      { name: 'baseline-lr0.25', description: 'baseline at lr ×0.25', config: lrTimes(0.25), group: 'baseline' },
+      { name: 'baseline-lr2', description: 'baseline at lr ×2', config: lrTimes(2), group: 'baseline' },
       { name: 'vwn-r4-lr0.5', description: 'VWN r = 4 at lr ×0.5', config: { ...vwn(4, 16), ...lrTimes(0.5) }, group: 'vwn-r4' },
-      { name: 'vwn-r4-lr0.25', description: 'VWN r = 4 at lr ×0.25', config: { ...vwn(4, 16), ...lrTimes(0.25) }, group: 'vwn-r4' },
+      { name: 'vwn-r4-lr2', description: 'VWN r = 4 at lr ×2', config: { ...vwn(4, 16), ...lrTimes(2) }, group: 'vwn-r4' },
     ],
     comparisons: [
       { variant: 'vwn-r4', reference: 'iso-param', label: 'VWN r = 4 vs iso-parameter baseline' },
