@@ -303,9 +303,12 @@ function wasmRowGather(original: KernelFn): KernelFn {
     const rows = x.shape[0]!;
     const row = x.shape.slice(1).reduce((a, b) => a * b, 1);
     const idx = backend.typedArrayFromHeap(indices) as unknown as Int32Array;
-    for (let i = 0; i < idx.length; i++) if (!(idx[i]! >= 0 && idx[i]! < rows)) return original(args);
+    const n = idx.length;
+    for (let i = 0; i < n; i++) if (!(idx[i]! >= 0 && idx[i]! < rows)) return original(args);
     const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
-    if (row === 0 || idx.length === 0) return out;
+    // `idx` is stale from here on: when makeOutput grows the wasm heap, the old buffer is
+    // detached and every view on it reads as length 0 (which once returned `out` unwritten).
+    if (row === 0 || n === 0) return out;
     const xv = backend.typedArrayFromHeap(x);
     const ov = backend.typedArrayFromHeap(out);
     const iv = backend.typedArrayFromHeap(indices) as unknown as Int32Array; // re-read: makeOutput may grow the heap

@@ -230,6 +230,35 @@ describe('wasm row GatherV2', () => {
   });
 });
 
+describe('wasm row GatherV2 when its output grows the wasm heap', () => {
+  // Regression: the indices view taken before makeOutput is detached (length 0) once the heap
+  // grows, and the kernel returned the output unwritten: a fresh process's first large gather
+  // (e.g. an over-width embedding lookup) read uninitialized memory, later ones were fine.
+  it('still copies every row', async () => {
+    await useBackend('wasm');
+    registerWasmMatMulFix();
+    const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
+    const row = 1024;
+    const x = tf.randomNormal([3, row], 0, 1, 'float32', 21);
+    const n = Math.ceil((heap() + (1 << 20)) / (row * 4)); // output larger than the whole heap: it must grow
+    const ids = tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7) % 3), 'int32');
+    const before = heap();
+    const got = tf.gather(x, ids);
+    expect(heap()).toBeGreaterThan(before);
+    const xv = x.dataSync();
+    const gv = got.dataSync();
+    expect(got.shape).toEqual([n, row]);
+    let bad = 0;
+    for (const i of [0, 1, 2, Math.floor(n / 2), n - 1]) {
+      const r = (i * 7) % 3;
+      for (let j = 0; j < row; j++) if (gv[i * row + j] !== xv[r * row + j]) bad++;
+    }
+    expect(bad).toBe(0);
+    tf.dispose([x, ids, got]);
+    unregisterBlasKernels('wasm');
+  });
+});
+
 describe('wasm axis-0 SplitV', () => {
   it('equals tfjs-wasm split (sizes, -1, counts, empty pieces, int32, other axis)', async () => {
     await useBackend('wasm');
