@@ -600,8 +600,10 @@ function installMatMul(backendName: string, blas: Blas | null): string[] {
   if (backendName === 'wasm' && process.env['VWN_WASM_GATHER'] !== '0') {
     const orig = fallbackOf('GatherV2');
     if (orig) install('GatherV2', () => wasmRowGather(orig));
+  }
+  if (backendName === 'wasm' && process.env['VWN_WASM_SPLIT'] !== '0') {
     const split = fallbackOf('SplitV');
-    if (split && process.env['VWN_WASM_SPLIT'] !== '0') install('SplitV', () => wasmRowSplit(split));
+    if (split) install('SplitV', () => wasmRowSplit(split));
   }
   if (blas && backendName === 'wasm' && process.env['VWN_WASM_TRANSPOSE'] !== '0') {
     const orig = fallbackOf('Transpose');
