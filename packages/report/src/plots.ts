@@ -234,6 +234,8 @@ export function lossCurveSpec(study: Study, axis: LossAxis = 'tokens'): TopLevel
   const multiSeed = study.variants.some((v) => v.runs.length > 1);
   const curves = study.variants.map((v) => ({ name: v.name, curve: meanLossCurve(v.runs, v.flopsPerToken) }));
   const domain = lossZoomDomain(curves.map((c) => c.curve));
+  // The band is clamped to the zoomed range in the data: resvg drops a clip-path'd area, so the band cannot rely on clipping.
+  const clamp = (y: number) => (domain ? Math.min(domain[1], Math.max(domain[0], y)) : y);
   const values = curves.flatMap(({ name, curve }) =>
     curve
       .filter((p) => (axis === 'seconds' ? p.seconds !== null : true) && Number.isFinite(p.loss))
@@ -241,8 +243,8 @@ export function lossCurveSpec(study: Study, axis: LossAxis = 'tokens'): TopLevel
         variant: name,
         x: axis === 'tokens' ? p.tokens : axis === 'flops' ? p.flops : p.seconds!,
         loss: p.loss,
-        lo: p.loss - (p.std ?? 0),
-        hi: p.loss + (p.std ?? 0),
+        lo: clamp(p.loss - (p.std ?? 0)),
+        hi: clamp(p.loss + (p.std ?? 0)),
       })),
   );
   const missing = axis === 'seconds' ? curves.filter((c) => c.curve.length > 0 && c.curve.every((p) => p.seconds === null)).map((c) => c.name) : [];
@@ -272,7 +274,7 @@ export function lossCurveSpec(study: Study, axis: LossAxis = 'tokens'): TopLevel
       ...(multiSeed
         ? [
             {
-              mark: { type: 'area' as const, opacity: 0.18, clip: true },
+              mark: { type: 'area' as const, opacity: 0.18 },
               encoding: {
                 x,
                 y: { field: 'lo', type: 'quantitative' as const, scale: yScale },

@@ -178,6 +178,13 @@ describe('analyzeStudy on an exact three-seed study', () => {
     const domain = spec.layer.at(-1)!.encoding.y.scale.domain;
     expect(domain[0]).toBeCloseTo(lo - 0.05 * (hi - lo), 12);
     expect(domain[1]).toBeCloseTo(hi + 0.05 * (hi - lo), 12);
+    // The ± std band stays inside the zoomed range in the data itself (resvg drops clip-path'd areas).
+    const values = (spec as unknown as { data: { values: Array<{ lo: number; hi: number; loss: number }> } }).data.values;
+    expect(values.some((v) => v.loss > domain[1]!)).toBe(true);
+    for (const v of values) {
+      expect(v.lo).toBeGreaterThanOrEqual(domain[0]!);
+      expect(v.hi).toBeLessThanOrEqual(domain[1]!);
+    }
   });
 
   it('best of each group, requested comparisons and run provenance', () => {
