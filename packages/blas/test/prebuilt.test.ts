@@ -1,9 +1,8 @@
 // The prebuilt addon (@vwn/blas-linux-x64-gnu, OpenBLAS linked in statically) and
 // the loader's order: prebuilt package first, then a source build, else null with reasons.
 import { describe, expect, it } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,16 +16,6 @@ const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 /** This machine can run the committed binary (Linux x86-64, glibc). */
 const HERE = prebuiltPlatform() === 'linux-x64-gnu';
 
-const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-/** Libraries `ldd` resolves for a binary, by soname. */
-function lddNames(file: string): string[] {
-  return execFileSync('ldd', [file], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => /^\s*(\S+)/.exec(l)?.[1])
-    .filter((x): x is string => !!x);
-}
-
 /** Runs `code` (TypeScript, ESM) in a fresh Node process with `env` added; resolves to its stdout. */
 function runTs(code: string, env: Record<string, string>, cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -39,24 +28,11 @@ function runTs(code: string, env: Record<string, string>, cwd: string): Promise<
 const REPORT = `import(process.env.NATIVE_TS).then((n) => { const b = n.loadBlas();
 console.log(JSON.stringify({ loaded: !!b, addon: n.blasAddon(), error: n.blasLoadError(), config: b ? b.config() : '' })); });`;
 
+// The binary's own checks (build-info, ldd) live in packages/blas-linux-x64-gnu/test.
 describe('the committed prebuilt binary (packages/blas-linux-x64-gnu)', () => {
-  it('matches its build-info.txt and was built from the current native/blas.c (else: npm run build:prebuilt -w @vwn/blas, commit)', () => {
-    const info = readFileSync(join(PLATFORM_PKG, 'build-info.txt'), 'utf8');
-    expect(/^sha256:\s+(\w+)$/m.exec(info)?.[1]).toBe(sha256(BINARY));
-    expect(/^source:\s+native\/blas\.c sha256 (\w+)$/m.exec(info)?.[1]).toBe(sha256(join(ROOT, 'packages', 'blas', 'native', 'blas.c')));
-    expect(existsSync(join(PLATFORM_PKG, 'OpenBLAS-LICENSE.txt'))).toBe(true);
-    expect(PREBUILT_PLATFORMS).toContain('linux-x64-gnu');
-  });
-
-  it.skipIf(!HERE)('needs only the C runtime: ldd lists no BLAS, LAPACK, Fortran or quadmath library', () => {
-    const libs = lddNames(BINARY);
-    expect(libs.some((l) => l.startsWith('libc.so'))).toBe(true);
-    expect(libs.filter((l) => /blas|lapack|gfortran|quadmath/.test(l))).toEqual([]);
-    expect(libs.filter((l) => !/^(linux-vdso\.so|libc\.so|libm\.so|libpthread\.so|libdl\.so|libgcc_s\.so|\/lib.*\/ld-linux)/.test(l))).toEqual([]);
-  });
-
   it.skipIf(!HERE)('is what loadBlas() loads here, with OpenBLAS choosing its kernels at run time (DYNAMIC_ARCH)', () => {
     const blas = loadBlas();
+    expect(PREBUILT_PLATFORMS).toContain('linux-x64-gnu');
     expect(blas).not.toBeNull();
     expect(blasAddon()).toEqual({ kind: 'prebuilt', path: BINARY, why: 'prebuilt @vwn/blas-linux-x64-gnu' });
     expect(blas!.config()).toMatch(/^OpenBLAS 0\.3\.\d+ .*DYNAMIC_ARCH/);
