@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { asStorageError, ConfigError, VwnError } from '@vwn/core';
+import '@vwn/core/node'; // Node side of @vwn/core: machine/cgroup memory limit, node:crypto checkpoint hashing
 import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { sampleCommand } from './commands/sample.js';

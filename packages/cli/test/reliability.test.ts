@@ -15,7 +15,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCheckpoint, Rng } from '@vwn/core';
+import { Rng } from '@vwn/core';
+import { loadCheckpoint } from '@vwn/core/node';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(ROOT, 'packages/cli/bin/vwn.js');

@@ -57,7 +57,9 @@ async function tryImport(name: string): Promise<boolean> {
  */
 async function nativeBlas(): Promise<{ enabled: boolean; note: string } | null> {
   try {
-    const blas = (await import('@vwn/blas' as string)) as {
+    // A computed name, so browser bundlers do not try to bundle the Node-only addon package.
+    const pkg: string = '@vwn/blas';
+    const blas = (await import(/* @vite-ignore */ pkg)) as {
       enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string };
     };
     return blas.enableNativeBlas({ backends: ['wasm'] });

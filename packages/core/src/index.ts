@@ -3,6 +3,10 @@
  * assembly, the baseline Transformer plugins, trainer, data, checkpoints and
  * backends for Virtual Width Networks on TensorFlow.js.
  *
+ * This entry imports no Node built-in and runs in a browser: checkpoints are
+ * bytes, metrics are events (or a {@link RunStore}). Files (checkpoint files,
+ * run directories, corpus files, locks) are in `@vwn/core/node`.
+ *
  * @packageDocumentation
  */
 import './kernels/register_all.js';
@@ -28,6 +32,8 @@ export * from './checkpoint/load_model.js';
 export * from './train/adamw.js';
 export * from './train/schedule.js';
 export * from './train/trainer.js';
+export * from './train/run_store.js';
+export { METRICS_FILE, type StoredTrainRecord, type StoredEvalRecord } from './metrics_schema.js';
 export { registerVwnKernels } from './kernels/register_all.js';
 export { standardEmbedding, type StandardEmbeddingConfig } from './plugins/standard_embedding.js';
 export { residualConnection, type ResidualConfig } from './plugins/residual.js';
@@ -37,5 +43,4 @@ export { lmHead, createUnembedding, type LmHeadConfig } from './plugins/lm_head.
 export * from './testing.js';
 export * from './virtual_width.js';
 export * from './fused.js';
-export * from './lock.js';
 export * from './memory.js';

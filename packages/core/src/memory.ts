@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { totalmem } from 'node:os';
 import { MemoryLimitError } from './errors.js';
 import { getPlugin } from './registry.js';
 import type { ResolvedModelConfig } from './model.js';
@@ -58,9 +56,11 @@ export interface MemoryEstimate {
 }
 
 /**
- * Memory this process may use: the machine's total memory and, when the
- * process runs in a cgroup with a limit (`/sys/fs/cgroup/memory.max`, or
- * cgroup v1's `memory.limit_in_bytes`), that limit, whichever is smaller.
+ * Memory this run may use, as `{ bytes, source }`. In a browser (the main
+ * entry's default): `navigator.deviceMemory` GiB when the browser tells it,
+ * else unknown (`Infinity`: no machine limit; the wasm heap limit still
+ * applies). Importing `@vwn/core/node` installs the Node answer: the machine's
+ * total memory or the process's cgroup limit, whichever is smaller.
  *
  * @example
  * ```ts
@@ -68,19 +68,28 @@ export interface MemoryEstimate {
  * ```
  */
 export function availableMemory(): { bytes: number; source: string } {
-  let best = { bytes: totalmem(), source: 'machine memory' };
-  for (const [file, label] of [
-    ['/sys/fs/cgroup/memory.max', 'cgroup memory.max'],
-    ['/sys/fs/cgroup/memory/memory.limit_in_bytes', 'cgroup memory.limit_in_bytes'],
-  ] as const) {
-    try {
-      const v = Number(readFileSync(file, 'utf8').trim()); // "max" → NaN: no limit
-      if (Number.isFinite(v) && v > 0 && v < best.bytes) best = { bytes: v, source: label };
-    } catch {
-      // not in such a cgroup
-    }
-  }
-  return best;
+  return memoryProvider();
+}
+
+function browserMemory(): { bytes: number; source: string } {
+  const gib = (globalThis as { navigator?: { deviceMemory?: unknown } }).navigator?.deviceMemory;
+  if (typeof gib === 'number' && gib > 0) return { bytes: gib * 2 ** 30, source: 'navigator.deviceMemory' };
+  return { bytes: Infinity, source: 'unknown (this environment does not report its memory)' };
+}
+
+let memoryProvider: () => { bytes: number; source: string } = browserMemory;
+
+/**
+ * Replaces what {@link availableMemory} reports (the Node entry installs the
+ * machine/cgroup answer; a page may pass what it knows of the GPU).
+ *
+ * @example
+ * ```ts
+ * setMemoryProvider(() => ({ bytes: 2 * 2 ** 30, source: 'assumed 2 GiB tab' }));
+ * ```
+ */
+export function setMemoryProvider(provider: () => { bytes: number; source: string }): void {
+  memoryProvider = provider;
 }
 
 const num = (section: unknown, key: string): number | undefined => {

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ByteTokenizer, CharTokenizer, createTokenizer, tokenizerFromJSON } from '../src/data/tokenizer.js';
-import { corpusFromFile, corpusFromText } from '../src/data/corpus.js';
+import { corpusFromText } from '../src/data/corpus.js';
+import { corpusFromFile } from '@vwn/core/node';
 import { BatchSampler, evaluationBatches, type Batch } from '../src/data/sampler.js';
 import { hash32 } from '../src/rng.js';
 

@@ -6,19 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  assembleModel,
-  ByteTokenizer,
-  checkGradients,
-  ConfigError,
-  corpusFromText,
-  getPlugin,
-  loadModelFromCheckpoint,
-  resolveRunConfig,
-  RUN_FILES,
-  Trainer,
-  type ModelConfig,
-} from '@vwn/core';
+import { assembleModel, ByteTokenizer, checkGradients, ConfigError, corpusFromText, getPlugin, resolveRunConfig, RUN_FILES, Trainer, type ModelConfig } from '@vwn/core';
+import { loadModelFromCheckpoint, runDirectory } from '@vwn/core/node';
 import { rezeroConnection } from '../../../examples/rezero-plugin.js';
 
 const dims = { vocabSize: 64, dModel: 16, layers: 2, heads: 2, seqLen: 8, seed: 3 } satisfies ModelConfig;
@@ -92,7 +81,7 @@ describe('worked example plugin: ReZero connection', () => {
       corpus.tokenizer.vocabSize,
     );
     const dir = await mkdtemp(join(tmpdir(), 'vwn-rezero-'));
-    const trainer = await Trainer.create({ config, corpus, outDir: dir });
+    const trainer = await Trainer.create({ config, corpus, store: runDirectory(dir) });
     await trainer.run();
     const records = (await readFile(join(dir, RUN_FILES.metrics), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     const train = records.filter((r) => r.type === 'train');

@@ -8,32 +8,8 @@ import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  availableMemory,
-  ByteTokenizer,
-  CheckpointError,
-  checkMemory,
-  ConfigError,
-  corpusFromText,
-  decodeSafetensors,
-  encodeSafetensors,
-  estimateMemory,
-  formatBytes,
-  loadCheckpoint,
-  lockFolder,
-  LOCK_FILE,
-  MAX_TENSOR_ELEMENTS,
-  MemoryLimitError,
-  ParameterStore,
-  removeOrphanTempFiles,
-  resolveRunConfig,
-  RUN_FILES,
-  RunStateError,
-  Trainer,
-  VwnError,
-  WASM_HEAP_BYTES,
-  assembleModel,
-} from '@vwn/core';
+import { availableMemory, ByteTokenizer, CheckpointError, checkMemory, ConfigError, corpusFromText, decodeSafetensors, encodeSafetensors, estimateMemory, formatBytes, MAX_TENSOR_ELEMENTS, MemoryLimitError, ParameterStore, resolveRunConfig, RUN_FILES, RunStateError, Trainer, VwnError, WASM_HEAP_BYTES, assembleModel } from '@vwn/core';
+import { loadCheckpoint, lockFolder, LOCK_FILE, removeOrphanTempFiles, runDirectory } from '@vwn/core/node';
 
 const corpus = corpusFromText('to be, or not to be, that is the question: whether tis nobler in the mind to suffer '.repeat(40), {
   name: 'q',
@@ -145,7 +121,7 @@ describe('memory estimate', () => {
 describe('checkpoints and run folders', () => {
   it('the SHA-256 covers the metadata: an edited step is refused; format-1 files (tensor-only hash) still load', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vwn-rel-'));
-    const t = await Trainer.create({ config: config(), corpus, outDir: dir });
+    const t = await Trainer.create({ config: config(), corpus, store: runDirectory(dir) });
     await t.trainStep();
     await t.saveCheckpoint();
     t.dispose();
@@ -171,17 +147,17 @@ describe('checkpoints and run folders', () => {
 
   it('resume drops a cut-off last metrics line and lines past the checkpoint, rewrites config.json, and names what differs in the model', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vwn-rel-'));
-    const a = await Trainer.create({ config: config(), corpus, outDir: dir });
+    const a = await Trainer.create({ config: config(), corpus, store: runDirectory(dir) });
     await a.run();
     a.dispose();
     const full = (await readFile(join(dir, RUN_FILES.metrics), 'utf8')).trim().split('\n');
     // Roll back: a checkpoint at step 3 (as if killed after it), metrics up to 6, a cut-off line.
-    const b = await Trainer.create({ config: config({ steps: 3 }), corpus, outDir: join(dir, 'b') });
+    const b = await Trainer.create({ config: config({ steps: 3 }), corpus, store: runDirectory(join(dir, 'b')) });
     await b.run();
     b.dispose();
     const upTo3 = (await readFile(join(dir, 'b', RUN_FILES.metrics), 'utf8')).trim().split('\n');
     await appendFile(join(dir, 'b', RUN_FILES.metrics), full.filter((l) => JSON.parse(l).step > 3).join('\n') + '\n{"type":"train","ste');
-    const c = await Trainer.create({ config: config({ lr: 2e-3 }), corpus, outDir: join(dir, 'b'), resume: true });
+    const c = await Trainer.create({ config: config({ lr: 2e-3 }), corpus, store: runDirectory(join(dir, 'b')), resume: true });
     expect(c.step).toBe(3);
     const kept = (await readFile(join(dir, 'b', RUN_FILES.metrics), 'utf8')).trim().split('\n');
     expect(kept.map((l) => JSON.parse(l).step).every((s: number) => s <= 3)).toBe(true);
@@ -190,7 +166,7 @@ describe('checkpoints and run folders', () => {
     const saved = JSON.parse(await readFile(join(dir, 'b', RUN_FILES.config), 'utf8'));
     expect(saved.train).toMatchObject({ steps: 6, lr: 2e-3 });
     c.dispose();
-    await expect(Trainer.create({ config: config({}, { layers: 2 }), corpus, outDir: join(dir, 'b'), resume: true })).rejects.toThrow(
+    await expect(Trainer.create({ config: config({}, { layers: 2 }), corpus, store: runDirectory(join(dir, 'b')), resume: true })).rejects.toThrow(
       /model config differs from this run's \(layers: 1 in the checkpoint, 2 now\)/,
     );
     await rm(dir, { recursive: true });

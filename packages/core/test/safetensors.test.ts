@@ -6,9 +6,9 @@ import {
   decodeSafetensors,
   encodeSafetensors,
   SafetensorsError,
-  writeFileAtomic,
   type NamedArray,
 } from '../src/checkpoint/safetensors.js';
+import { writeFileAtomic } from '../src/node/atomic.js';
 
 /** Float32 values from raw bit patterns (keeps NaN payloads, -0, subnormals). */
 function f32bits(bits: number[]): Float32Array {

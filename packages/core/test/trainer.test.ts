@@ -3,23 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  assembleModel,
-  BatchSampler,
-  ByteTokenizer,
-  CheckpointError,
-  corpusFromText,
-  learningRate,
-  loadCheckpoint,
-  loadModelFromCheckpoint,
-  NonFiniteLossError,
-  resolveRunConfig,
-  RUN_FILES,
-  sampleTokens,
-  Trainer,
-  type RunConfigInput,
-  type TrainRecord,
-} from '@vwn/core';
+import { assembleModel, BatchSampler, ByteTokenizer, CheckpointError, corpusFromText, learningRate, NonFiniteLossError, resolveRunConfig, RUN_FILES, sampleTokens, Trainer, type RunConfigInput, type TrainRecord } from '@vwn/core';
+import { loadCheckpoint, loadModelFromCheckpoint, runDirectory } from '@vwn/core/node';
 
 const text = 'the quick brown fox jumps over the lazy dog. '.repeat(60) + 'pack my box with five dozen liquor jugs. '.repeat(40);
 const corpus = corpusFromText(text, { name: 'test', tokenizer: new ByteTokenizer() });
@@ -61,11 +46,11 @@ describe('Trainer', () => {
     const reference = await losses(full);
     full.dispose();
 
-    const first = await Trainer.create({ config: config({ steps: 12 }), corpus, outDir: dir });
+    const first = await Trainer.create({ config: config({ steps: 12 }), corpus, store: runDirectory(dir) });
     for (let i = 0; i < 5; i++) await first.trainStep();
     await first.saveCheckpoint(); // "crash" after step 5
     first.dispose();
-    const resumed = await Trainer.create({ config: config(), corpus, outDir: dir, resume: true });
+    const resumed = await Trainer.create({ config: config(), corpus, store: runDirectory(dir), resume: true });
     expect(resumed.step).toBe(5);
     const rest = await losses(resumed);
     expect(rest).toEqual(reference.slice(5));
@@ -74,15 +59,15 @@ describe('Trainer', () => {
 
   it('run() writes metrics.jsonl; an interrupted run resumed gives the same records', async () => {
     const dirA = await mkdtemp(join(tmpdir(), 'vwn-run-'));
-    const a = await Trainer.create({ config: config(), corpus, outDir: dirA });
+    const a = await Trainer.create({ config: config(), corpus, store: runDirectory(dirA) });
     await a.run();
     a.dispose();
     const dirB = await mkdtemp(join(tmpdir(), 'vwn-run-'));
-    const b = await Trainer.create({ config: config(), corpus, outDir: dirB, onRecord: (r) => r.step === 6 && r.type === 'train' && b.requestStop() });
+    const b = await Trainer.create({ config: config(), corpus, store: runDirectory(dirB), onRecord: (r) => r.step === 6 && r.type === 'train' && b.requestStop() });
     await b.run();
     expect(b.step).toBe(6);
     b.dispose();
-    const b2 = await Trainer.create({ config: config(), corpus, outDir: dirB, resume: true });
+    const b2 = await Trainer.create({ config: config(), corpus, store: runDirectory(dirB), resume: true });
     await b2.run();
     b2.dispose();
     const strip = (s: string) =>
@@ -148,7 +133,7 @@ describe('Trainer', () => {
 
   it('refuses a truncated or corrupted checkpoint without touching the model', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vwn-ckpt-'));
-    const t = await Trainer.create({ config: config(), corpus, outDir: dir });
+    const t = await Trainer.create({ config: config(), corpus, store: runDirectory(dir) });
     await t.trainStep();
     await t.saveCheckpoint();
     const path = join(dir, RUN_FILES.checkpoint);
@@ -163,14 +148,14 @@ describe('Trainer', () => {
     await writeFile(path, flipped);
     await expect(loadCheckpoint(path)).rejects.toThrow(/SHA-256/);
     const before = Array.from(t.model.params.get('embedding.table')!.variable.dataSync());
-    await expect(Trainer.create({ config: config(), corpus, outDir: dir, resume: true })).rejects.toThrow(CheckpointError);
+    await expect(Trainer.create({ config: config(), corpus, store: runDirectory(dir), resume: true })).rejects.toThrow(CheckpointError);
     expect(Array.from(t.model.params.get('embedding.table')!.variable.dataSync())).toEqual(before);
     t.dispose();
   });
 
   it('a checkpoint rebuilds the model for generation', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vwn-gen-'));
-    const t = await Trainer.create({ config: config(), corpus, outDir: dir });
+    const t = await Trainer.create({ config: config(), corpus, store: runDirectory(dir) });
     await t.run();
     const { model, tokenizer } = await loadModelFromCheckpoint(join(dir, RUN_FILES.checkpoint));
     const ids = tokenizer.encode('the ');

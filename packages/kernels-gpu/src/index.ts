@@ -1,6 +1,8 @@
 /**
- * @vwn/kernels-gpu: the `webgpu` backend for vwn in Node (Dawn +
- * tfjs-backend-webgpu) and fused GHC / DGHC kernels.
+ * @vwn/kernels-gpu: the `webgpu` backend for vwn (tfjs-backend-webgpu on
+ * `navigator.gpu` in a browser, on Dawn in Node) and fused GHC / DGHC kernels.
+ * Node resolves the package to its `node` entry (Dawn); browser bundlers to
+ * this one, which imports no Node built-in.
  *
  * Importing the package registers the kernels and the `webgpu` backend
  * provider with `@vwn/core`, so `useBackend('webgpu')` / `vwn train --backend webgpu` work.
@@ -15,7 +17,7 @@ import * as core from '@vwn/core';
 
 import { dghcRead } from './ops/dghc_read.js';
 import { ghcWrite } from './ops/ghc_write.js';
-import { useWebGpu } from './runtime.js';
+import { platformLog, useWebGpu } from './runtime.js';
 import { GPU_KERNEL_CONFIGS } from './register_all.js';
 
 export { useWebGpu, probeWebGpu, WebGpuUnavailableError, WEBGPU_INSTALL_HINT } from './runtime.js';
@@ -29,9 +31,9 @@ export * from './kernels/kernel_names.js';
 export { dghcReadProgram, dghcReadPackedWidth } from './kernels/dghc_read_webgpu.js';
 
 core.registerBackendProvider('webgpu', async () => {
-  await useWebGpu({ log: (line) => process.stderr.write(line + '\n') });
-  process.stderr.write(
-    `webgpu: fused kernels in use: ${GPU_KERNEL_CONFIGS.map((k) => k.kernelName).join(', ')} (deterministic scatter-add; DGHC read and GHC write for dynamic-ghc)\n`,
+  await useWebGpu({ log: platformLog });
+  platformLog(
+    `webgpu: fused kernels in use: ${GPU_KERNEL_CONFIGS.map((k) => k.kernelName).join(', ')} (deterministic scatter-add; DGHC read and GHC write for dynamic-ghc)`,
   );
   return 'webgpu';
 });

@@ -1,11 +1,11 @@
 /**
- * The `webgpu` backend in Node: Dawn (the `webgpu` npm package) plus
- * tfjs-backend-webgpu, registered as tfjs backend `webgpu`.
+ * The `webgpu` backend: tfjs-backend-webgpu on an adapter from
+ * `navigator.gpu` (a browser; this module) or from Dawn, the `webgpu` npm
+ * package (Node; `dawn.ts`, installed by the package's `node` entry).
  *
- * tfjs-backend-webgpu registers itself only when `navigator.gpu` exists at
- * import time (a browser). In Node we create the Dawn instance ourselves, pick
- * an adapter, create the device with the same limits tfjs asks for, and
- * register `new WebGPUBackend(device, adapterInfo)` under `webgpu`.
+ * We pick the adapter ourselves, create the device with the same limits tfjs
+ * asks for, and register `new WebGPUBackend(device, adapterInfo)` under
+ * `webgpu`. This module imports no Node built-in and does not load Dawn.
  *
  * @module
  */
@@ -54,10 +54,15 @@ export type WebGpuAdapterChoice = 'auto' | 'native' | 'compatibility';
  * ```
  */
 export interface UseWebGpuOptions {
-  /** Adapter choice; default: env `VWN_WEBGPU_ADAPTER`, else `auto`. */
+  /** Adapter choice; default: env `VWN_WEBGPU_ADAPTER` (Node), else `auto`. */
   readonly adapter?: WebGpuAdapterChoice;
   /** Where the one line naming the adapter goes; default `console.log`. */
   readonly log?: (line: string) => void;
+  /**
+   * A `GPUDevice` the page already has: used as it is (no adapter request);
+   * its adapter is described from `device.adapterInfo` when the browser has it.
+   */
+  readonly device?: unknown;
 }
 
 /**
@@ -91,21 +96,87 @@ export interface WebGpuAdapterSummary {
  * ```
  */
 export class WebGpuUnavailableError extends Error {
-  /** @param detail - What was tried. */
-  constructor(detail: string) {
-    super(`webgpu: ${detail}; ${WEBGPU_INSTALL_HINT}`);
+  /**
+   * @param detail - What was tried.
+   * @param hint - What to do about it (default {@link WEBGPU_INSTALL_HINT}).
+   */
+  constructor(detail: string, hint: string = WEBGPU_INSTALL_HINT) {
+    super(`webgpu: ${detail}; ${hint}`);
     this.name = 'WebGpuUnavailableError';
   }
 }
 
-interface GpuLike {
+/** @internal A `GPU` (navigator.gpu or Dawn's). */
+export interface GpuLike {
   requestAdapter(options?: Record<string, unknown>): Promise<AdapterLike | null>;
 }
-interface AdapterLike {
-  info: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter?: boolean };
+/** @internal A `GPUAdapter`. */
+export interface AdapterLike {
+  info: AdapterInfoLike;
   features: { has(name: string): boolean };
   limits: Record<string, number>;
   requestDevice(descriptor?: Record<string, unknown>): Promise<unknown>;
+}
+/** @internal A `GPUAdapterInfo`. */
+interface AdapterInfoLike {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter?: boolean;
+}
+
+/** @internal An adapter found, and what to install before tfjs uses it (Dawn: the WebGPU globals). */
+export interface FoundAdapter {
+  adapter: AdapterLike;
+  summary: WebGpuAdapterSummary;
+  install?: () => void;
+}
+
+/** @internal Where adapters come from: `navigator.gpu` here; the Node entry installs Dawn. */
+export interface WebGpuPlatform {
+  findAdapter(choice: WebGpuAdapterChoice): Promise<FoundAdapter>;
+  /** The adapter choice when none is given (Node: env `VWN_WEBGPU_ADAPTER`). */
+  defaultChoice(): WebGpuAdapterChoice | undefined;
+  /** Where the backend provider's lines go (Node: stderr). */
+  log(line: string): void;
+}
+
+/** What a browser without WebGPU should do instead. */
+const BROWSER_HINT = 'use a browser with WebGPU (Chrome/Edge 113+, or Firefox/Safari with WebGPU enabled) over https or localhost, or the wasm backend';
+
+/** The browser platform: `navigator.gpu`. */
+const browserPlatform: WebGpuPlatform = {
+  async findAdapter(choice) {
+    const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
+    if (!gpu) throw new WebGpuUnavailableError('navigator.gpu is missing (this environment has no WebGPU)', BROWSER_HINT);
+    const tried: string[] = [];
+    if (choice !== 'compatibility') {
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (adapter) return { adapter, summary: summarize(adapter, 'native') };
+      tried.push('navigator.gpu.requestAdapter(): none');
+    }
+    if (choice !== 'native') {
+      const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' });
+      if (adapter) return { adapter, summary: summarize(adapter, 'compatibility') };
+      tried.push('compatibility adapter: none');
+    }
+    throw new WebGpuUnavailableError(tried.join(', '), BROWSER_HINT);
+  },
+  defaultChoice: () => undefined,
+  log: (line) => console.info(line),
+};
+
+let platform: WebGpuPlatform = browserPlatform;
+
+/** @internal Installs where adapters come from (the Node entry: Dawn). */
+export function setWebGpuPlatform(p: WebGpuPlatform): void {
+  platform = p;
+}
+
+/** @internal The platform's log (the backend provider's lines). */
+export function platformLog(line: string): void {
+  platform.log(line);
 }
 
 let active: Promise<WebGpuAdapterSummary> | null = null;
@@ -180,63 +251,55 @@ export async function probeWebGpu(
   choice: WebGpuAdapterChoice = 'auto',
 ): Promise<{ ok: true; adapter: WebGpuAdapterSummary } | { ok: false; reason: string }> {
   try {
-    const found = await findAdapter(choice);
+    const found = await platform.findAdapter(choice);
     return { ok: true, adapter: found.summary };
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message : String(e) };
   }
 }
 
-async function loadDawn(): Promise<{ create: (flags: string[]) => GpuLike; globals: Record<string, unknown> }> {
-  try {
-    const dawn = (await import('webgpu')) as unknown as { create: (flags: string[]) => GpuLike; globals: Record<string, unknown> };
-    return dawn;
-  } catch (e) {
-    throw new WebGpuUnavailableError(`the Dawn binding (npm package "webgpu") failed to load (${e instanceof Error ? e.message : String(e)})`);
-  }
-}
-
-function summarize(adapter: AdapterLike, kind: 'native' | 'compatibility'): WebGpuAdapterSummary {
-  const i = adapter.info;
+/** @internal Describes an adapter. */
+export function summarize(adapter: { info: AdapterInfoLike }, kind: 'native' | 'compatibility'): WebGpuAdapterSummary {
+  const i: Partial<AdapterInfoLike> = adapter.info ?? {};
   const name = [i.vendor, i.architecture, i.device].filter((s) => s).join(' ') + (i.description ? ` (${i.description})` : '');
   const cpuEmulation = /llvmpipe|lavapipe|swiftshader/i.test(name) || i.isFallbackAdapter === true;
   return { kind, name: name || 'unknown adapter', cpuEmulation };
 }
 
-async function findAdapter(choice: WebGpuAdapterChoice): Promise<{ adapter: AdapterLike; summary: WebGpuAdapterSummary; globals: Record<string, unknown>; gpu: GpuLike }> {
-  const dawn = await loadDawn();
-  const tried: string[] = [];
-  if (choice !== 'compatibility') {
-    const gpu = dawn.create([]);
-    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (adapter) return { adapter, summary: summarize(adapter, 'native'), globals: dawn.globals, gpu };
-    tried.push('native (Vulkan/Metal/D3D12): none');
+async function createBackend(opts: UseWebGpuOptions): Promise<WebGpuAdapterSummary> {
+  const choice = opts.adapter ?? platform.defaultChoice() ?? 'auto';
+  if (!['auto', 'native', 'compatibility'].includes(choice)) throw new Error(`webgpu: adapter must be auto, native or compatibility, got "${choice}"`);
+  let device: unknown;
+  let summary: WebGpuAdapterSummary;
+  let info: unknown;
+  if (opts.device !== undefined) {
+    // The page's own device: describe its adapter when the browser says (GPUDevice.adapterInfo).
+    const given = opts.device as { adapterInfo?: AdapterInfoLike };
+    device = opts.device;
+    info = given.adapterInfo ?? { vendor: '', architecture: '', device: '', description: 'a GPUDevice given by the caller' };
+    summary = summarize({ info: info as AdapterInfoLike }, 'native');
+  } else {
+    const found = await platform.findAdapter(choice);
+    found.install?.();
+    summary = found.summary;
+    info = found.adapter.info;
+    device = await requestDevice(found.adapter);
   }
-  if (choice !== 'native') {
-    // Mesa's EGL needs a platform without a display server; surfaceless renders off-screen.
-    process.env['EGL_PLATFORM'] ??= 'surfaceless';
-    const gpu = dawn.create(['backend=opengl']);
-    const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' });
-    if (adapter) return { adapter, summary: summarize(adapter, 'compatibility'), globals: dawn.globals, gpu };
-    tried.push('OpenGL compatibility (EGL): none');
-  }
-  throw new WebGpuUnavailableError(tried.join(', '));
+  const backend = new NodeWebGpuBackend(device as ConstructorParameters<typeof WebGPUBackend>[0], info as ConstructorParameters<typeof WebGPUBackend>[1]);
+  if (tf.engine().registryFactory['webgpu'] !== undefined) tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => backend, 3);
+
+  const how = summary.kind === 'native' ? 'native' : 'OpenGL compatibility';
+  const note = summary.cpuEmulation ? `; ${/llvmpipe/i.test(summary.name) ? 'llvmpipe' : 'this adapter'} is a CPU emulation, not a GPU` : '';
+  (opts.log ?? console.log)(`webgpu: adapter "${summary.name}" (${how}${note})`);
+  return summary;
 }
 
-async function createBackend(opts: UseWebGpuOptions): Promise<WebGpuAdapterSummary> {
-  const choice = opts.adapter ?? (process.env['VWN_WEBGPU_ADAPTER'] as WebGpuAdapterChoice | undefined) ?? 'auto';
-  if (!['auto', 'native', 'compatibility'].includes(choice)) throw new Error(`webgpu: adapter must be auto, native or compatibility, got "${choice}"`);
-  const { adapter, summary, globals, gpu } = await findAdapter(choice);
-  // tfjs-backend-webgpu uses the WebGPU globals (GPUBufferUsage, GPUMapMode, …) and navigator.gpu.
-  Object.assign(globalThis, globals);
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  if (g.navigator === undefined) g.navigator = { gpu };
-  else if (g.navigator.gpu === undefined) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
-
+async function requestDevice(adapter: AdapterLike): Promise<unknown> {
   // Same device request as tfjs-backend-webgpu's own registration (base.ts), plus the adapter's storage-buffer limit.
   const limits = adapter.limits;
   const requiredFeatures = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
-  const device = await adapter.requestDevice({
+  return adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
       maxComputeWorkgroupStorageSize: limits['maxComputeWorkgroupStorageSize'],
@@ -248,12 +311,4 @@ async function createBackend(opts: UseWebGpuOptions): Promise<WebGpuAdapterSumma
       maxStorageBuffersPerShaderStage: limits['maxStorageBuffersPerShaderStage'],
     },
   });
-  const backend = new NodeWebGpuBackend(device as ConstructorParameters<typeof WebGPUBackend>[0], adapter.info as ConstructorParameters<typeof WebGPUBackend>[1]);
-  if (tf.engine().registryFactory['webgpu'] !== undefined) tf.removeBackend('webgpu');
-  tf.registerBackend('webgpu', () => backend, 3);
-
-  const how = summary.kind === 'native' ? 'native' : 'OpenGL compatibility';
-  const note = summary.cpuEmulation ? `; ${/llvmpipe/i.test(summary.name) ? 'llvmpipe' : 'this adapter'} is a CPU emulation, not a GPU` : '';
-  (opts.log ?? console.log)(`webgpu: adapter "${summary.name}" (${how}${note})`);
-  return summary;
 }

@@ -10,7 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Trainer, writeFileAtomic, type Corpus, type MetricsRecord, type RunConfig } from '@vwn/core';
+import { Trainer, type Corpus, type MetricsRecord, type RunConfig } from '@vwn/core';
+import { runDirectory, writeFileAtomic } from '@vwn/core/node';
 
 /** File that marks a finished run. */
 export const DONE_FILE = 'done.json';
@@ -160,7 +161,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const trainer = await Trainer.create({
     config,
     corpus: opts.corpus,
-    outDir: dir,
+    store: runDirectory(dir),
     resume: true,
     onRecord: (record) => {
       opts.onRecord?.(record);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { ConfigError, lockFolder, removeOrphanTempFiles, resolveDataConfig, type RunConfigInput } from '@vwn/core';
+import { ConfigError, resolveDataConfig, type RunConfigInput } from '@vwn/core';
+import { lockFolder, removeOrphanTempFiles } from '@vwn/core/node';
 import { onStopSignals } from '../signals.js';
 import { rebuildReport } from '@vwn/report';
 import { loadCorpus, readJson, selectBackend, type CommonOptions } from '../setup.js';

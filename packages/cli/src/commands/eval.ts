@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, evaluationBatches, loadModelFromCheckpoint, RUN_FILES, type DataConfig } from '@vwn/core';
+import { ConfigError, evaluationBatches, RUN_FILES, type DataConfig } from '@vwn/core';
+import { loadModelFromCheckpoint } from '@vwn/core/node';
 import { loadCorpus, selectBackend, type CommonOptions } from '../setup.js';
 
 /** Options of `vwn eval`. */

@@ -1,4 +1,5 @@
-import { ConfigError, loadModelFromCheckpoint, sampleTokens } from '@vwn/core';
+import { ConfigError, sampleTokens } from '@vwn/core';
+import { loadModelFromCheckpoint } from '@vwn/core/node';
 import { selectBackend, type CommonOptions } from '../setup.js';
 import { checkpointPath, rejectConfigFlags } from './eval.js';
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { checkMemory, ConfigError, estimateMemory, lockFolder, removeOrphanTempFiles, Trainer, resolveRunConfig, RUN_FILES, type MetricsRecord } from '@vwn/core';
+import { checkMemory, ConfigError, estimateMemory, Trainer, resolveRunConfig, RUN_FILES, type MetricsRecord } from '@vwn/core';
+import { lockFolder, removeOrphanTempFiles, runDirectory } from '@vwn/core/node';
 import { onStopSignals } from '../signals.js';
 import { dataConfigOf, loadCorpus, loadRunConfigInput, selectBackend, type CommonOptions } from '../setup.js';
 import { Progress, formatDuration } from '../progress.js';
@@ -69,7 +70,7 @@ async function trainLocked(
       }, (remaining * r.stepMs) / 1000);
     }
   };
-  const trainer = await Trainer.create({ config, corpus, outDir, resume: opts.resume ?? false, onRecord, ignoreMemoryCheck: true });
+  const trainer = await Trainer.create({ config, corpus, store: runDirectory(outDir), resume: opts.resume ?? false, onRecord, ignoreMemoryCheck: true });
   const totals = trainer.model.totals();
   evalLoss = trainer.lastEval?.loss ?? NaN;
   if (!opts.json) {

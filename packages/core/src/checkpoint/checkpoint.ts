@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { VwnError } from '../errors.js';
 import type { ParameterStore } from '../params.js';
 import type { AdamW } from '../train/adamw.js';
-import { decodeSafetensors, encodeSafetensors, writeFileAtomic, type NamedArray } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';
+import { newSha256 } from './hash.js';
 
 /**
  * Format tag written into every checkpoint's metadata.
@@ -12,7 +11,7 @@ import { decodeSafetensors, encodeSafetensors, writeFileAtomic, type NamedArray 
  * @example
  * ```ts
  * CHECKPOINT_FORMAT; // 'vwn-checkpoint/2'
- * const { metadata } = decodeSafetensors(await readFile('runs/tiny/checkpoint.safetensors'));
+ * const { metadata } = decodeSafetensors(await trainer.checkpointBytes());
  * metadata['format'] === CHECKPOINT_FORMAT; // true for a vwn checkpoint
  * ```
  */
@@ -28,7 +27,7 @@ const LEGACY_FORMAT = 'vwn-checkpoint/1';
  * ```ts
  * const state: CheckpointState = trainer.checkpointState();
  * state.trainer; // { step, tokens, batchIndex, elapsedMs }
- * await saveCheckpoint('snapshot.safetensors', trainer.model.params, trainer.optimizer, state);
+ * const bytes = await checkpointToBytes(trainer.model.params, trainer.optimizer, state);
  * ```
  */
 export interface CheckpointState {
@@ -51,9 +50,9 @@ export interface CheckpointState {
  * @example
  * ```ts
  * try {
- *   await loadCheckpoint('runs/tiny/checkpoint.safetensors');
+ *   checkpointFromBytes(bytes, 'upload.safetensors');
  * } catch (e) {
- *   if (e instanceof CheckpointError) console.error(e.message); // 'checkpoint runs/tiny/…: is truncated or corrupted: …'
+ *   if (e instanceof CheckpointError) console.error(e.message); // 'checkpoint upload.safetensors: is truncated or corrupted: …'
  * }
  * ```
  */
@@ -70,7 +69,7 @@ export class CheckpointError extends VwnError {
 
 /** SHA-256 over every tensor's name and bytes (name order), then the state JSON (format 2; format 1 had no state). */
 function digest(tensors: Record<string, NamedArray>, state: string | null): string {
-  const h = createHash('sha256');
+  const h = newSha256();
   for (const name of Object.keys(tensors).sort()) {
     const t = tensors[name]!;
     h.update(name);
@@ -80,27 +79,25 @@ function digest(tensors: Record<string, NamedArray>, state: string | null): stri
     h.update('\u0000vwn.state\u0000');
     h.update(state);
   }
-  return h.digest('hex');
+  return h.hex();
 }
 
 /**
- * Writes model weights (named as in the {@link ParameterStore}), optimizer
- * moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and the state into one
- * safetensors file, atomically (temp file + rename): a crash mid-write leaves the
- * previous checkpoint intact. A SHA-256 of all tensor bytes and the state JSON
- * goes in the metadata, so an edited step or config is refused on load.
+ * Encodes model weights (named as in the {@link ParameterStore}), optimizer
+ * moments (`optimizer.m.<name>`, `optimizer.v.<name>`) and the state as one
+ * safetensors file in memory: the bytes `vwn train` writes to
+ * `checkpoint.safetensors` (so a checkpoint made in a browser loads with
+ * `vwn eval`). A SHA-256 of all tensor bytes and the state JSON goes in the
+ * metadata, so an edited step or config is refused on load. To write a file,
+ * use `saveCheckpoint` from `@vwn/core/node`.
  *
  * @example
  * ```ts
- * await saveCheckpoint('runs/tiny/checkpoint.safetensors', model.params, optimizer, state);
+ * const bytes = await checkpointToBytes(model.params, optimizer, state);
+ * const url = URL.createObjectURL(new Blob([bytes])); // a download link in a page
  * ```
  */
-export async function saveCheckpoint(
-  path: string,
-  params: ParameterStore,
-  optimizer: AdamW | null,
-  state: CheckpointState,
-): Promise<void> {
+export async function checkpointToBytes(params: ParameterStore, optimizer: AdamW | null, state: CheckpointState): Promise<Uint8Array> {
   const tensors: Record<string, NamedArray> = {};
   const put = async (name: string, t: tf.Tensor) => {
     tensors[name] = { dtype: 'F32', shape: [...t.shape], data: (await t.data()) as Float32Array };
@@ -116,7 +113,7 @@ export async function saveCheckpoint(
     'vwn.state': stateJson,
     'vwn.sha256': digest(tensors, stateJson),
   };
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata), { faultPoint: 'checkpoint' });
+  return encodeSafetensors(tensors, metadata);
 }
 
 /**
@@ -124,14 +121,14 @@ export async function saveCheckpoint(
  *
  * @example
  * ```ts
- * const ckpt: LoadedCheckpoint = await loadCheckpoint('runs/tiny/checkpoint.safetensors');
+ * const ckpt: LoadedCheckpoint = checkpointFromBytes(bytes, 'my-run.safetensors');
  * ckpt.state.optimizerStep; // AdamW updates applied
  * Object.keys(ckpt.tensors).filter((k) => !k.startsWith('optimizer.')); // weight names
  * restoreWeights(ckpt, model.params, null);
  * ```
  */
 export interface LoadedCheckpoint {
-  /** The file it was read from. */
+  /** The file it was read from (or the `source` given to {@link checkpointFromBytes}). */
   readonly path: string;
   /** The stored state plus the AdamW step count. */
   readonly state: CheckpointState & { readonly optimizerStep: number };
@@ -140,24 +137,24 @@ export interface LoadedCheckpoint {
 }
 
 /**
- * Reads and verifies a checkpoint: structure (strict safetensors decode),
+ * Decodes and verifies checkpoint bytes: structure (strict safetensors decode),
  * format tag and SHA-256 of every tensor and of the metadata (step, config;
- * format 1 files, whose hash covered the tensors only, are still accepted). A truncated or corrupted file is
- * refused with a {@link CheckpointError}; nothing is half-loaded.
+ * format 1 files, whose hash covered the tensors only, are still accepted). A
+ * truncated or corrupted checkpoint is refused with a {@link CheckpointError}
+ * naming `source`; nothing is half-loaded. To read a file, use
+ * `loadCheckpoint` from `@vwn/core/node`.
+ *
+ * @param bytes - The checkpoint file's contents.
+ * @param source - What the bytes came from, for messages (default `(bytes)`); becomes `path`.
  *
  * @example
  * ```ts
- * const ckpt = await loadCheckpoint('runs/tiny/checkpoint.safetensors');
+ * const ckpt = checkpointFromBytes(new Uint8Array(await file.arrayBuffer()), file.name);
  * ckpt.state.trainer.step;
  * ```
  */
-export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new CheckpointError(path, `cannot be read (${(e as Error).message})`);
-  }
+export function checkpointFromBytes(bytes: Uint8Array, source = '(bytes)'): LoadedCheckpoint {
+  const path = source;
   let decoded: ReturnType<typeof decodeSafetensors>;
   try {
     decoded = decodeSafetensors(bytes);

@@ -1,24 +1,24 @@
 import { assembleModel, type Model, type ResolvedModelConfig } from '../model.js';
 import { loadPluginsFor } from '../registry.js';
 import { tokenizerFromJSON, type Tokenizer, type TokenizerJSON } from '../data/tokenizer.js';
-import { loadCheckpoint, restoreWeights, type LoadedCheckpoint } from './checkpoint.js';
+import { checkpointFromBytes, restoreWeights, type LoadedCheckpoint } from './checkpoint.js';
 
 /**
- * Rebuilds a model from a checkpoint file alone: reads and verifies it,
- * imports the plugin packages its config names, assembles the model and
- * restores its weights. With `dropObjectives` (the default for evaluation and
- * generation) extra objectives such as MTP are not built; their tensors are ignored.
+ * Rebuilds a model from a verified checkpoint: imports the plugin packages
+ * its config names (in a bundled page, import them yourself first), assembles
+ * the model and restores its weights. With `dropObjectives` (the default for
+ * evaluation and generation) extra objectives such as MTP are not built; their
+ * tensors are ignored.
  *
  * @example
  * ```ts
- * const { model, tokenizer } = await loadModelFromCheckpoint('runs/tiny/checkpoint.safetensors');
+ * const { model, tokenizer } = await modelFromCheckpoint(checkpointFromBytes(bytes));
  * ```
  */
-export async function loadModelFromCheckpoint(
-  path: string,
+export async function modelFromCheckpoint(
+  checkpoint: LoadedCheckpoint,
   opts: { dropObjectives?: boolean } = {},
 ): Promise<{ model: Model; tokenizer: Tokenizer; checkpoint: LoadedCheckpoint }> {
-  const checkpoint = await loadCheckpoint(path);
   const saved = checkpoint.state.config['model'] as ResolvedModelConfig;
   const config = opts.dropObjectives ?? true ? { ...saved, objectives: [] } : saved;
   await loadPluginsFor(config as unknown as Record<string, unknown>);
@@ -30,4 +30,24 @@ export async function loadModelFromCheckpoint(
     throw e;
   }
   return { model, tokenizer: tokenizerFromJSON(checkpoint.state.tokenizer as TokenizerJSON), checkpoint };
+}
+
+/**
+ * Rebuilds a model from checkpoint bytes alone (a file the user picked, a
+ * download, {@link Trainer.checkpointBytes}): verifies them, then as
+ * {@link modelFromCheckpoint}. The file-path version is
+ * `loadModelFromCheckpoint` in `@vwn/core/node`.
+ *
+ * @example
+ * ```ts
+ * import '@vwn/ghc'; // the plugin packages the checkpoint's config names
+ * const { model, tokenizer } = await loadModelFromCheckpointBytes(new Uint8Array(await file.arrayBuffer()), { source: file.name });
+ * const ids = await sampleTokens(model, tokenizer.encode('Once'), { maxTokens: 50, seed: 1 });
+ * ```
+ */
+export async function loadModelFromCheckpointBytes(
+  bytes: Uint8Array,
+  opts: { dropObjectives?: boolean; source?: string } = {},
+): Promise<{ model: Model; tokenizer: Tokenizer; checkpoint: LoadedCheckpoint }> {
+  return modelFromCheckpoint(checkpointFromBytes(bytes, opts.source), opts.dropObjectives === undefined ? {} : { dropObjectives: opts.dropObjectives });
 }

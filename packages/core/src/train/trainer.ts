@@ -1,16 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { asStorageError, NonFiniteLossError, RunStateError } from '../errors.js';
+import { asStorageError, ConfigError, NonFiniteLossError, RunStateError } from '../errors.js';
 import { checkMemory, estimateMemory } from '../memory.js';
-import { faultDue, injectedEnospc, killSelf, maybeFault } from '../fault.js';
 import { assembleModel, type Model } from '../model.js';
 import type { RunConfig } from '../run_config.js';
 import type { Corpus } from '../data/corpus.js';
 import { BatchSampler, evaluationBatches, type Batch } from '../data/sampler.js';
-import { loadCheckpoint, restoreWeights, saveCheckpoint, type CheckpointState } from '../checkpoint/checkpoint.js';
-import { removeOrphanTempFiles, writeFileAtomic } from '../checkpoint/safetensors.js';
+import { checkpointFromBytes, checkpointToBytes, restoreWeights, type CheckpointState } from '../checkpoint/checkpoint.js';
+import { METRICS_FILE, type EvalRecord, type MetricsRecord, type TrainRecord } from '../metrics_schema.js';
+import type { RunStore } from './run_store.js';
 import { AdamW } from './adamw.js';
 import { learningRate } from './schedule.js';
 import { sumTensors } from '../nn.js';
@@ -21,80 +18,16 @@ import { sumTensors } from '../nn.js';
  * @example
  * ```ts
  * RUN_FILES; // { checkpoint: 'checkpoint.safetensors', metrics: 'metrics.jsonl', config: 'config.json' }
- * const ckpt = await loadCheckpoint(join('runs/tiny', RUN_FILES.checkpoint));
+ * const ckpt = await loadCheckpoint(join('runs/tiny', RUN_FILES.checkpoint)); // loadCheckpoint from '@vwn/core/node'
  * ```
  */
 export const RUN_FILES = {
   checkpoint: 'checkpoint.safetensors',
-  metrics: 'metrics.jsonl',
+  metrics: METRICS_FILE,
   config: 'config.json',
 } as const;
 
-/**
- * One line of `metrics.jsonl` for a training step.
- *
- * @example
- * ```ts
- * const rec: TrainRecord = await trainer.trainStep();
- * console.log(rec.step, rec.loss.toFixed(3), rec.lr, Math.round(rec.tokensPerSecond));
- * rec.metrics; // plugin metrics, e.g. MoE expert load arrays
- * ```
- */
-export interface TrainRecord {
-  readonly type: 'train';
-  /** Optimizer steps completed (1-based after the step). */
-  readonly step: number;
-  /** Training tokens consumed so far (inputs, B·T per row). */
-  readonly tokens: number;
-  /** Next-token loss (nats). */
-  readonly loss: number;
-  /** Total loss optimized (next-token + objectives + auxiliary). */
-  readonly totalLoss: number;
-  /** Other named losses (objective terms, auxiliary losses). */
-  readonly terms: Record<string, number>;
-  /** Plugin metrics (e.g. MoE expert load), scalars or arrays. */
-  readonly metrics: Record<string, number | number[]>;
-  readonly lr: number;
-  /** Global gradient norm before clipping. */
-  readonly gradNorm: number;
-  readonly tokensPerSecond: number;
-  /** Wall time of this step in milliseconds. */
-  readonly stepMs: number;
-  /** `tf.memory().numTensors` after the step (flat when nothing leaks). */
-  readonly tensors: number;
-}
-
-/**
- * One line of `metrics.jsonl` for a held-out evaluation.
- *
- * @example
- * ```ts
- * const ev: EvalRecord = await trainer.evaluate();
- * ev.loss;                // held-out next-token loss (nats)
- * ev.terms['next2_loss']; // with the MTP objective
- * ```
- */
-export interface EvalRecord {
-  readonly type: 'eval';
-  readonly step: number;
-  readonly tokens: number;
-  /** Held-out next-token loss (nats). */
-  readonly loss: number;
-  /** Held-out objective terms (e.g. `next2_loss` for MTP). */
-  readonly terms: Record<string, number>;
-}
-
-/**
- * A line of `metrics.jsonl`.
- *
- * @example
- * ```ts
- * const records = readFileSync('runs/tiny/metrics.jsonl', 'utf8').trim().split('\n')
- *   .map((line) => JSON.parse(line) as MetricsRecord);
- * const evals = records.filter((r): r is EvalRecord => r.type === 'eval');
- * ```
- */
-export type MetricsRecord = TrainRecord | EvalRecord;
+export type { TrainRecord, EvalRecord, MetricsRecord } from '../metrics_schema.js';
 
 /**
  * Options of {@link Trainer.create}.
@@ -103,7 +36,7 @@ export type MetricsRecord = TrainRecord | EvalRecord;
  * ```ts
  * const opts: TrainerOptions = {
  *   config: resolveRunConfig({ dModel: 64, layers: 2, heads: 4, seqLen: 64 }, corpus.tokenizer.vocabSize),
- *   corpus, outDir: 'runs/small', resume: true,
+ *   corpus, store: new MemoryRunStore(), resume: true,
  *   onRecord: (r) => { if (r.type === 'eval') console.log(r.step, r.loss); },
  * };
  * const trainer = await Trainer.create(opts);
@@ -115,13 +48,16 @@ export interface TrainerOptions {
   /** Tokenized text; batches come from `corpus.train`, evaluation from `corpus.validation`. */
   readonly corpus: Corpus;
   /**
-   * Run directory for the checkpoint and metrics; none = keep everything in memory.
+   * Where the checkpoint, metrics and config are kept: `runDirectory(dir)`
+   * from `@vwn/core/node` for a run directory (what `outDir` was), a
+   * {@link MemoryRunStore}, or your own {@link RunStore}. None = nothing is
+   * kept (records still reach `onRecord`; {@link Trainer.checkpointBytes} still works).
    *
-   * @defaultValue `undefined` (in memory)
+   * @defaultValue `undefined`
    */
-  readonly outDir?: string;
+  readonly store?: RunStore;
   /**
-   * Continue from `outDir`'s checkpoint when there is one.
+   * Continue from the store's checkpoint when there is one.
    *
    * @defaultValue `false`
    */
@@ -139,6 +75,27 @@ export interface TrainerOptions {
    * @defaultValue `false`
    */
   readonly ignoreMemoryCheck?: boolean;
+}
+
+/** Resolves after pending events: `setImmediate` in Node, a zero timeout elsewhere. */
+function yieldToEventLoop(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (cb: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
+}
+
+/** Adds `value` to `sums[key]` (a new tensor; the old sum is freed, `value` is left to the caller). */
+function addInto(sums: Map<string, tf.Tensor>, key: string, value: tf.Tensor): void {
+  const prev = sums.get(key);
+  sums.set(key, prev ? tf.add(prev, value) : tf.clone(value));
+  prev?.dispose();
+}
+
+/** Multiplies every tensor in `sums` by `factor` (the old tensors are freed). */
+function scaleAll(sums: Map<string, tf.Tensor>, factor: number): void {
+  for (const [k, t] of sums) {
+    sums.set(k, tf.mul(t, factor));
+    t.dispose();
+  }
 }
 
 /** Lists the model fields that differ between a checkpoint's config and this run's (dotted paths). */
@@ -165,8 +122,9 @@ const RESUME_ADVICE = 'the last checkpoint is intact; fix the cause and rerun wi
  *
  * @example
  * ```ts
- * const trainer = await Trainer.create({ config, corpus, outDir: 'runs/tiny', resume: true });
+ * const trainer = await Trainer.create({ config, corpus, onRecord: (r) => console.log(r.type, r.step, r.loss) });
  * await trainer.run();
+ * const bytes = await trainer.checkpointBytes(); // loads with `vwn eval`
  * console.log(trainer.lastEval?.loss);
  * ```
  */
@@ -193,7 +151,7 @@ export class Trainer {
     readonly corpus: Corpus,
     readonly model: Model,
     readonly optimizer: AdamW,
-    readonly outDir: string | undefined,
+    readonly store: RunStore | undefined,
     private readonly onRecord: ((r: MetricsRecord) => void) | undefined,
   ) {
     const { train, model: m } = config;
@@ -204,12 +162,18 @@ export class Trainer {
   }
 
   /**
-   * Builds model and optimizer, and restores `outDir`'s checkpoint when resuming.
-   * Before anything is allocated the run's memory is estimated and refused when
-   * it cannot fit (a {@link MemoryLimitError}; see `ignoreMemoryCheck`). Temp
-   * files left in `outDir` by a killed process are removed.
+   * Builds model and optimizer, prepares the store (a run directory removes
+   * temp files left by a killed process) and restores its checkpoint when
+   * resuming. Before anything is allocated the run's memory is estimated and
+   * refused when it cannot fit (a {@link MemoryLimitError}; see `ignoreMemoryCheck`).
    */
   static async create(opts: TrainerOptions): Promise<Trainer> {
+    if ((opts as { outDir?: unknown }).outDir !== undefined) {
+      throw new ConfigError(
+        'outDir',
+        `Trainer.create no longer takes outDir; pass store: runDirectory(${JSON.stringify((opts as { outDir?: unknown }).outDir)}) (import { runDirectory } from '@vwn/core/node')`,
+      );
+    }
     checkMemory(estimateMemory(opts.config, tf.getBackend() ?? 'cpu'), { ignore: opts.ignoreMemoryCheck ?? false });
     const model = assembleModel(opts.config.model);
     const { train } = opts.config;
@@ -218,27 +182,25 @@ export class Trainer {
     });
     let trainer: Trainer;
     try {
-      trainer = new Trainer(opts.config, opts.corpus, model, optimizer, opts.outDir, opts.onRecord);
+      trainer = new Trainer(opts.config, opts.corpus, model, optimizer, opts.store, opts.onRecord);
     } catch (e) {
       optimizer.dispose();
       model.dispose();
       throw e;
     }
-    if (opts.outDir) {
-      const outDir = opts.outDir;
+    const store = opts.store;
+    if (store) {
       try {
-        await mkdir(outDir, { recursive: true });
-        await removeOrphanTempFiles(outDir);
-        const ckptPath = join(outDir, RUN_FILES.checkpoint);
-        if (opts.resume && existsSync(ckptPath)) {
-          await trainer.restore(ckptPath);
+        await store.prepare();
+        const bytes = opts.resume ? await store.readCheckpoint() : null;
+        if (bytes) {
+          await trainer.restore(bytes, store);
         } else {
-          await rm(join(outDir, RUN_FILES.metrics), { force: true });
+          await store.writeMetrics('');
         }
         // On resume too: a changed lr or steps applies, and config.json says so.
-        const configPath = join(outDir, RUN_FILES.config);
-        await writeFileAtomic(configPath, JSON.stringify(opts.config, null, 2) + '\n').catch((e) => {
-          throw asStorageError(e, configPath, RESUME_ADVICE);
+        await store.writeConfig(JSON.stringify(opts.config, null, 2) + '\n').catch((e) => {
+          throw asStorageError(e, store.pathOf('config'), RESUME_ADVICE);
         });
       } catch (e) {
         trainer.dispose();
@@ -248,8 +210,9 @@ export class Trainer {
     return trainer;
   }
 
-  private async restore(path: string): Promise<void> {
-    const ckpt = await loadCheckpoint(path);
+  private async restore(bytes: Uint8Array, store: RunStore): Promise<void> {
+    const path = store.pathOf('checkpoint');
+    const ckpt = checkpointFromBytes(bytes, path);
     const diff = configDiff(ckpt.state.config['model'], this.config.model);
     if (diff.length > 0) {
       throw new RunStateError(
@@ -262,9 +225,10 @@ export class Trainer {
     ({ step: this.step, tokens: this.tokens, batchIndex: this.batchIndex, elapsedMs: this.elapsedMs } = ckpt.state.trainer);
     // Metrics written after the checkpoint belong to steps that will be redone;
     // a partial last line (a write cut by a crash or a full disk) is dropped.
-    const metricsPath = join(this.outDir!, RUN_FILES.metrics);
-    if (existsSync(metricsPath)) {
-      const lines = (await readFile(metricsPath, 'utf8')).split('\n');
+    const metricsPath = store.pathOf('metrics');
+    const text = await store.readMetrics();
+    if (text !== null) {
+      const lines = text.split('\n');
       const kept: string[] = [];
       for (const [i, line] of lines.entries()) {
         if (!line.trim()) continue;
@@ -283,7 +247,7 @@ export class Trainer {
         kept.push(line);
         if (rec.type === 'eval') this.lastEval = rec;
       }
-      await writeFileAtomic(metricsPath, kept.map((l) => l + '\n').join('')).catch((e) => {
+      await store.writeMetrics(kept.map((l) => l + '\n').join('')).catch((e) => {
         throw asStorageError(e, metricsPath, RESUME_ADVICE);
       });
     }
@@ -303,12 +267,22 @@ export class Trainer {
     };
   }
 
-  /** Writes the checkpoint atomically into `outDir` (no-op without one). */
+  /**
+   * The checkpoint as bytes (weights, optimizer moments, state): the
+   * safetensors file `vwn train` writes, loadable with `vwn eval` and
+   * {@link loadModelFromCheckpointBytes}.
+   */
+  async checkpointBytes(): Promise<Uint8Array> {
+    return checkpointToBytes(this.model.params, this.optimizer, this.checkpointState());
+  }
+
+  /** Writes the checkpoint into the store (atomically in a run directory; no-op without a store). */
   async saveCheckpoint(): Promise<void> {
-    if (!this.outDir) return;
-    const path = join(this.outDir, RUN_FILES.checkpoint);
+    const store = this.store;
+    if (!store) return;
+    const path = store.pathOf('checkpoint');
     try {
-      await saveCheckpoint(path, this.model.params, this.optimizer, this.checkpointState());
+      await store.writeCheckpoint(await this.checkpointBytes());
     } catch (e) {
       throw asStorageError(e, path, `the previous checkpoint is intact; free space and rerun with --resume (steps after it are redone)`);
     }
@@ -323,109 +297,89 @@ export class Trainer {
     const { train, model: m } = this.config;
     const t0 = performance.now();
     const { vars, byVarName } = this;
+    // Sums over micro-batches: gradients by parameter name, the total loss, and
+    // the model's named terms and metrics. Every sum is freed in `finally`.
     const grads = new Map<string, tf.Tensor>();
-    const termSums: Record<string, tf.Tensor> = {};
-    const metricSums: Record<string, tf.Tensor> = {};
-    let totalSum: tf.Tensor = tf.scalar(0);
-    const add = (into: Record<string, tf.Tensor>, k: string, v: tf.Tensor) => {
-      const prev = into[k];
-      into[k] = prev ? tf.add(prev, v) : tf.clone(v);
-      prev?.dispose();
-    };
-    for (let micro = 0; micro < train.accumulate; micro++) {
-      const batch = this.sampler.batch(this.batchIndex++);
-      const rows = tf.tensor2d(batch.tokens, [batch.batchSize, batch.width], 'int32');
-      let terms: Record<string, tf.Scalar> = {};
-      let metrics: Record<string, tf.Tensor> = {};
-      const { value, grads: g } = tf.variableGrads(() => {
-        const out = this.model.loss(rows, { training: true });
-        terms = out.terms;
-        metrics = out.metrics;
-        return out.total;
-      }, vars);
-      rows.dispose();
-      for (const [varName, grad] of Object.entries(g)) {
-        const name = byVarName.get(varName)!;
-        const prev = grads.get(name);
-        grads.set(name, prev ? tf.add(prev, grad) : grad);
-        if (prev) {
-          prev.dispose();
-          grad.dispose();
-        }
+    const totals = new Map<string, tf.Tensor>();
+    const termSums = new Map<string, tf.Tensor>();
+    const metricSums = new Map<string, tf.Tensor>();
+    const held: tf.Tensor[] = [];
+    let record: Omit<TrainRecord, 'tensors'>;
+    try {
+      for (let micro = 0; micro < train.accumulate; micro++) {
+        const batch = this.sampler.batch(this.batchIndex++);
+        const rows = tf.tensor2d(batch.tokens, [batch.batchSize, batch.width], 'int32');
+        let terms: Record<string, tf.Scalar> = {};
+        let metrics: Record<string, tf.Tensor> = {};
+        const { value, grads: g } = tf.variableGrads(() => {
+          const out = this.model.loss(rows, { training: true });
+          terms = out.terms;
+          metrics = out.metrics;
+          return out.total;
+        }, vars);
+        addInto(totals, 'total', value);
+        for (const [varName, grad] of Object.entries(g)) addInto(grads, byVarName.get(varName)!, grad);
+        for (const [k, v] of Object.entries(terms)) addInto(termSums, k, v);
+        for (const [k, v] of Object.entries(metrics)) addInto(metricSums, k, v);
+        tf.dispose([rows, value, ...Object.values(g), ...Object.values(terms), ...Object.values(metrics)]);
       }
-      const t = tf.add(totalSum, value);
-      totalSum.dispose();
-      totalSum = t;
-      value.dispose();
-      for (const [k, v] of Object.entries(terms)) add(termSums, k, v);
-      for (const [k, v] of Object.entries(metrics)) add(metricSums, k, v);
-      tf.dispose([...Object.values(terms), ...Object.values(metrics)]);
-    }
-    const inv = 1 / train.accumulate;
-    // Mean gradient over micro-batches, then global-norm clipping.
-    if (train.accumulate > 1) {
-      for (const [k, g] of grads) {
-        grads.set(k, tf.mul(g, inv));
-        g.dispose();
+      const inv = 1 / train.accumulate;
+      // Mean gradient over micro-batches, then global-norm clipping.
+      if (train.accumulate > 1) scaleAll(grads, inv);
+      const gradNormT = tf.tidy(() => tf.sqrt(sumTensors([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+      held.push(gradNormT);
+      const names = [...termSums.keys()];
+      const metricNames = [...metricSums.keys()];
+      // One host read per step: losses, grad norm and every metric, flattened together.
+      const scalars = tf.tidy(() =>
+        tf.concat([
+          tf.stack([tf.mul(totals.get('total')!, inv), gradNormT, ...names.map((k) => tf.mul(termSums.get(k)!, inv))]),
+          ...metricNames.map((k) => tf.mul(metricSums.get(k)!, inv).reshape([-1])),
+        ]),
+      );
+      held.push(scalars);
+      const values = await scalars.data();
+      let offset = 2 + names.length;
+      const metricValues = metricNames.map((k) => {
+        const t = metricSums.get(k)!;
+        const v = t.rank === 0 ? values[offset]! : Array.from(values.subarray(offset, offset + t.size));
+        offset += t.size;
+        return v;
+      });
+      const totalLoss = values[0]!;
+      const gradNorm = values[1]!;
+      const termValues = Object.fromEntries(names.map((k, i) => [k, values[i + 2]!]));
+      const loss = termValues['loss']!;
+      delete termValues['loss'];
+      if (!Number.isFinite(totalLoss) || !Number.isFinite(gradNorm)) {
+        throw new NonFiniteLossError(this.step + 1, Number.isFinite(totalLoss) ? `gradient norm (${gradNorm})` : `loss (${totalLoss})`);
       }
-    }
-    const gradNormT = tf.tidy(() => tf.sqrt(sumTensors([...grads.values()].map((g) => tf.sum(tf.square(g))))));
-    const names = Object.keys(termSums);
-    const metricNames = Object.keys(metricSums);
-    // One host read per step: losses, grad norm and every metric, flattened together.
-    const scalars = tf.tidy(() =>
-      tf.concat([
-        tf.stack([tf.mul(totalSum, inv), gradNormT, ...names.map((k) => tf.mul(termSums[k]!, inv))]),
-        ...metricNames.map((k) => tf.mul(metricSums[k]!, inv).reshape([-1])),
-      ]),
-    );
-    const values = await scalars.data();
-    let offset = 2 + names.length;
-    const metricValues = metricNames.map((k) => {
-      const t = metricSums[k]!;
-      const v = t.rank === 0 ? values[offset]! : Array.from(values.subarray(offset, offset + t.size));
-      offset += t.size;
-      return v;
-    });
-    const totalLoss = values[0]!;
-    const gradNorm = values[1]!;
-    const termValues = Object.fromEntries(names.map((k, i) => [k, values[i + 2]!]));
-    const loss = termValues['loss']!;
-    delete termValues['loss'];
-    if (!Number.isFinite(totalLoss) || !Number.isFinite(gradNorm)) {
-      tf.dispose([...grads.values(), gradNormT, scalars, totalSum, ...Object.values(termSums), ...Object.values(metricSums)]);
-      throw new NonFiniteLossError(this.step + 1, Number.isFinite(totalLoss) ? `gradient norm (${gradNorm})` : `loss (${totalLoss})`);
-    }
-    const lr = learningRate({ ...train, totalSteps: train.steps }, this.step);
-    if (train.clipNorm > 0 && gradNorm > train.clipNorm) {
-      const scale = train.clipNorm / (gradNorm + 1e-6);
-      for (const [k, g] of grads) {
-        grads.set(k, tf.mul(g, scale));
-        g.dispose();
-      }
-    }
-    this.optimizer.apply(grads, lr);
-    tf.dispose([...grads.values(), gradNormT, scalars, totalSum, ...Object.values(termSums), ...Object.values(metricSums)]);
+      const lr = learningRate({ ...train, totalSteps: train.steps }, this.step);
+      if (train.clipNorm > 0 && gradNorm > train.clipNorm) scaleAll(grads, train.clipNorm / (gradNorm + 1e-6));
+      this.optimizer.apply(grads, lr);
 
-    this.step += 1;
-    const stepTokens = train.batchSize * m.seqLen;
-    this.tokens += stepTokens;
-    const stepMs = performance.now() - t0;
-    this.elapsedMs += stepMs;
-    return {
-      type: 'train',
-      step: this.step,
-      tokens: this.tokens,
-      loss,
-      totalLoss,
-      terms: termValues,
-      metrics: Object.fromEntries(metricNames.map((k, i) => [k, metricValues[i]!])),
-      lr,
-      gradNorm,
-      tokensPerSecond: (stepTokens / stepMs) * 1000,
-      stepMs,
-      tensors: tf.memory().numTensors,
-    };
+      this.step += 1;
+      const stepTokens = train.batchSize * m.seqLen;
+      this.tokens += stepTokens;
+      const stepMs = performance.now() - t0;
+      this.elapsedMs += stepMs;
+      record = {
+        type: 'train',
+        step: this.step,
+        tokens: this.tokens,
+        loss,
+        totalLoss,
+        terms: termValues,
+        metrics: Object.fromEntries(metricNames.map((k, i) => [k, metricValues[i]!])),
+        lr,
+        gradNorm,
+        tokensPerSecond: (stepTokens / stepMs) * 1000,
+        stepMs,
+      };
+    } finally {
+      tf.dispose([...grads.values(), ...totals.values(), ...termSums.values(), ...metricSums.values(), ...held]);
+    }
+    return { ...record, tensors: tf.memory().numTensors };
   }
 
   /**
@@ -453,19 +407,11 @@ export class Trainer {
 
   private async emit(record: MetricsRecord): Promise<void> {
     if (record.type === 'eval') this.lastEval = record;
-    if (this.outDir) {
-      const path = join(this.outDir, RUN_FILES.metrics);
-      const line = JSON.stringify(record) + '\n';
+    if (this.store) {
       try {
-        const partial = faultDue('metrics-partial');
-        if (partial) {
-          await appendFile(path, line.slice(0, line.length >> 1));
-          if (partial === 'kill') killSelf();
-          throw partial === 'throw' ? new Error('injected internal error') : injectedEnospc(path);
-        }
-        await appendFile(path, line);
+        await this.store.appendMetrics(record);
       } catch (e) {
-        throw asStorageError(e, path, RESUME_ADVICE);
+        throw asStorageError(e, this.store.pathOf('metrics'), RESUME_ADVICE);
       }
     }
     this.onRecord?.(record);
@@ -480,14 +426,12 @@ export class Trainer {
     const { train } = this.config;
     if (this.step === 0 && train.evalEvery > 0 && !this.lastEval) await this.emit(await this.evaluate());
     while (this.step < train.steps && !this.stopRequested) {
-      const record = await this.trainStep();
-      maybeFault('step', this.outDir ?? '');
-      await this.emit(record);
+      await this.emit(await this.trainStep());
       const last = this.step === train.steps;
       if ((train.evalEvery > 0 && this.step % train.evalEvery === 0) || last) await this.emit(await this.evaluate());
       if ((train.checkpointEvery > 0 && this.step % train.checkpointEvery === 0) || last) await this.saveCheckpoint();
-      // Let signal handlers run between steps.
-      await new Promise((r) => setImmediate(r));
+      // Let signal handlers (Node) or the page (browser) run between steps.
+      await yieldToEventLoop();
     }
     if (this.stopRequested) await this.saveCheckpoint();
   }

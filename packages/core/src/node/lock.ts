@@ -3,7 +3,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { RunStateError } from './errors.js';
+import { RunStateError } from '../errors.js';
 
 /**
  * Name of the lock file inside a locked folder.
