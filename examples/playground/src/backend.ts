@@ -1,9 +1,10 @@
-// Backend choice in the browser: WebGPU when `navigator.gpu` gives an adapter
-// (through @vwn/kernels-gpu, which also brings vwn's fused WebGPU kernels),
-// otherwise tfjs's wasm backend, its .wasm binaries served from this bundle.
+// Backend choice in the browser: WebGPU when `navigator.gpu` gives a GPU adapter
+// (through @vwn/kernels-gpu, which also brings vwn's fused WebGPU kernels and
+// is loaded only then), otherwise tfjs's wasm backend, its .wasm binaries
+// served from this bundle.
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { useBackend } from '@vwn/core';
+import { registerVwnKernels, useBackend } from '@vwn/core';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 
@@ -25,43 +26,43 @@ tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 // (setWasmPaths wants an entry for every binary; the threaded one is never fetched.)
 setWasmPaths({ 'tfjs-backend-wasm.wasm': wasmPlain, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmSimd });
 
-async function webgpuAdapterName(): Promise<string | null> {
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) return null;
-  const adapter = (await gpu.requestAdapter()) as { info?: { vendor?: string; architecture?: string; description?: string } } | null;
-  if (!adapter) return null;
-  const info = adapter.info ?? {};
-  return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
-}
-
 async function useWasm(why: string): Promise<BackendInfo> {
   await useBackend('wasm');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   return { backend: 'wasm', note: `wasm (XNNPACK${simd ? ', SIMD' : ''}, single thread)`, webgpuSkipped: why };
 }
 
-/** Selects the backend; `auto` tries WebGPU and falls back to wasm, saying why. */
+/**
+ * Selects the backend. `auto`: WebGPU when the browser has a hardware adapter;
+ * a CPU-emulated one (SwiftShader, llvmpipe: ~17x slower than wasm for these
+ * model sizes in headless Chromium) falls back to wasm, saying why; `webgpu`
+ * forces it.
+ */
 export async function selectBackend(request: BackendRequest): Promise<BackendInfo> {
   if (request === 'cpu') {
     await useBackend('cpu');
     return { backend: 'cpu', note: 'cpu (pure JavaScript, slow)', webgpuSkipped: 'cpu requested' };
   }
   if (request === 'wasm') return useWasm('wasm requested');
-  let adapter: string | null = null;
+  let gpu: typeof import('@vwn/kernels-gpu');
   try {
-    adapter = await webgpuAdapterName();
+    gpu = await import('@vwn/kernels-gpu');
   } catch (e) {
     if (request === 'webgpu') throw e;
-    return useWasm(`navigator.gpu.requestAdapter() failed: ${(e as Error).message}`);
+    return useWasm(`@vwn/kernels-gpu failed to load: ${(e as Error).message}`);
   }
-  if (!adapter) {
-    if (request === 'webgpu') throw new Error('WebGPU requested, but this browser has no WebGPU adapter (navigator.gpu)');
-    return useWasm('this browser has no WebGPU adapter (navigator.gpu)');
+  const probe = await gpu.probeWebGpu();
+  if (!probe.ok) {
+    if (request === 'webgpu') throw new Error(`WebGPU requested, but ${probe.reason}`);
+    return useWasm(probe.reason);
+  }
+  if (probe.adapter.cpuEmulation && request === 'auto') {
+    return useWasm(`the WebGPU adapter "${probe.adapter.name}" is a CPU emulation, slower than wasm; ?backend=webgpu uses it anyway`);
   }
   try {
-    await import('@vwn/kernels-gpu');
-    const { backend } = await useBackend('webgpu');
-    return { backend, note: `WebGPU (${adapter})` };
+    const { adapter } = await gpu.useWebGpu({ log: () => {} });
+    registerVwnKernels(); // what useBackend('webgpu') does after the provider
+    return { backend: 'webgpu', note: `WebGPU (${adapter.name}${adapter.cpuEmulation ? ', a CPU emulation' : ''})` };
   } catch (e) {
     if (request === 'webgpu') throw e;
     return useWasm(`WebGPU failed to start: ${(e as Error).message}`);
