@@ -1,7 +1,7 @@
 /**
  * @vwn/core/node: the Node-only part of @vwn/core, everything that touches
  * files or the process: checkpoint files, run directories (a
- * {@link RunStore} of files), corpus files, folder locks, atomic writes and
+ * `RunStore` of files), corpus files, folder locks, atomic writes and
  * the machine's memory. The main entry (`@vwn/core`) imports no Node
  * built-in, so it bundles for a web page; this entry is for Node.
  *

@@ -1,13 +1,18 @@
 /**
  * Types of an ablation study folder as written by `vwn ablate`, and of the
- * summaries computed from it. This package reads the files itself, so it does
- * not depend on `@vwn/core` (nor on TensorFlow.js).
+ * summaries computed from it. This package reads the files itself; the
+ * record types come from `@vwn/core/metrics-schema`, a type-only import of a
+ * module without TensorFlow.js (nothing of `@vwn/core` is loaded at run time).
  *
  * @module
  */
+import type { StoredEvalRecord, StoredTrainRecord } from '@vwn/core/metrics-schema';
 
 /**
- * One `{"type":"train",…}` line of a run's `metrics.jsonl`.
+ * One `{"type":"train",…}` line of a run's `metrics.jsonl`, as a reader finds
+ * it: the schema shared with the trainer (`StoredTrainRecord` of
+ * `@vwn/core/metrics-schema`, a module without TensorFlow.js): `type`, `step`,
+ * `tokens` and `loss` always, the other fields when the writing version had them.
  *
  * @example
  * ```ts
@@ -17,43 +22,18 @@
  * };
  * ```
  */
-export interface TrainRecord {
-  readonly type: 'train';
-  /** Optimizer steps completed. */
-  readonly step: number;
-  /** Training tokens consumed so far. */
-  readonly tokens: number;
-  /** Next-token train loss (nats). */
-  readonly loss: number;
-  readonly totalLoss?: number;
-  /** Other named losses, e.g. `next2_loss` for multi-token-prediction variants. */
-  readonly terms?: Readonly<Record<string, number>>;
-  readonly metrics?: Readonly<Record<string, number | readonly number[]>>;
-  readonly lr?: number;
-  readonly gradNorm?: number;
-  readonly tokensPerSecond?: number;
-  /** Wall time of the step in milliseconds. */
-  readonly stepMs?: number;
-  readonly tensors?: number;
-}
+export type TrainRecord = StoredTrainRecord;
 
 /**
- * One `{"type":"eval",…}` line of a run's `metrics.jsonl`: held-out losses.
+ * One `{"type":"eval",…}` line of a run's `metrics.jsonl`: held-out losses
+ * (`StoredEvalRecord` of `@vwn/core/metrics-schema`; `terms` such as `next2_loss` may be missing).
  *
  * @example
  * ```ts
  * const rec: EvalRecord = { type: 'eval', step: 100, tokens: 51200, loss: 2.31, terms: { next2_loss: 2.9 } };
  * ```
  */
-export interface EvalRecord {
-  readonly type: 'eval';
-  readonly step: number;
-  readonly tokens: number;
-  /** Held-out next-token loss (nats). */
-  readonly loss: number;
-  /** Held-out objective terms, e.g. `next2_loss`. */
-  readonly terms?: Readonly<Record<string, number>>;
-}
+export type EvalRecord = StoredEvalRecord;
 
 /**
  * A run (one variant, one seed) as described in `study.json`.
