@@ -157,6 +157,7 @@ describe.skipIf(!chromiumPath)('playground in Chromium', () => {
       expect(text.length).toBeGreaterThan(0);
       // 48 byte tokens decode to at most 48 characters (U+FFFD for a cut multi-byte sequence).
       expect(text.length).toBeLessThanOrEqual(48);
+      expect(await page.textContent(`#samples pre[data-run="${r.id}"]`)).toBe(`ROMEO:${text}`);
     }
     expect(await page.locator('#samples pre').count()).toBe(2);
   });

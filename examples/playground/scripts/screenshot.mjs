@@ -1,6 +1,6 @@
 // Regenerates docs/img/playground.png: builds the page, serves it, trains
 // baseline vs VWN r = 4 (size `small`) in headless Chromium and screenshots it.
-//   node examples/playground/scripts/screenshot.mjs [--steps 150] [--backend wasm] [--out docs/img/playground.png]
+//   node examples/playground/scripts/screenshot.mjs [--steps 150] [--backend auto|wasm|webgpu] [--out docs/img/playground.png]
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -12,7 +12,7 @@ const { values } = parseArgs({
   options: {
     steps: { type: 'string', default: '150' },
     size: { type: 'string', default: 'small' },
-    backend: { type: 'string', default: 'wasm' },
+    backend: { type: 'string', default: 'auto' },
     out: { type: 'string', default: 'docs/img/playground.png' },
     chromium: { type: 'string', default: process.env.VWN_CHROMIUM ?? '/usr/bin/chromium' },
   },

@@ -126,7 +126,7 @@ function render(): void {
     .join('');
   $('samples').innerHTML = session.runs
     .filter((r) => r.sample !== null)
-    .map((r) => `<div class="sample" style="border-color:${r.color}"><strong>${esc(r.label)}</strong> (step ${r.trainer?.step ?? 0})<pre data-run="${r.id}">${esc(r.sample!)}</pre></div>`)
+    .map((r) => `<div class="sample" style="border-color:${r.color}"><strong>${esc(r.label)}</strong> (step ${r.trainer?.step ?? 0})<pre data-run="${r.id}"><b>${esc(r.samplePrompt)}</b>${esc(r.sample!)}</pre></div>`)
     .join('');
 }
 

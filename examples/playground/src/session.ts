@@ -21,7 +21,9 @@ export class PlaygroundRun {
   readonly evals: EvalRecord[] = [];
   /** Training wall time summed over steps (ms), for the mean tokens/s. */
   trainMs = 0;
+  /** Last sampled continuation and its prompt. */
   sample: string | null = null;
+  samplePrompt = '';
 
   constructor(
     readonly id: number,
@@ -170,6 +172,7 @@ export class Session {
     if (!run.trainer) throw new Error(`run ${run.id} (${run.label}) has not been trained`);
     const tok = this.corpus.tokenizer;
     const ids = await sampleTokens(run.trainer.model, tok.encode(prompt), { maxTokens, temperature: 0.8, topK: 40, seed });
+    run.samplePrompt = prompt;
     run.sample = tok.decode(Int32Array.from(ids));
     this.events.onUpdate?.(run);
     return run.sample;
