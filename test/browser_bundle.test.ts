@@ -1,6 +1,7 @@
 // The model packages run in a web page (issue #18): each package's main entry,
 // bundled for the browser with esbuild, imports no Node built-in (node:fs,
-// path, crypto, …) and does not pull in Dawn (`webgpu`) or native addons.
+// path, crypto, …), does not pull in Dawn (`webgpu`) or native addons, and its
+// own code names no Node global (process, Buffer, require, …).
 // Workspace packages are bundled from source (src/index.ts, the browser
 // entry), third-party packages as installed (their `browser` fields apply, as
 // in any bundler). The sizes (minified, gzip -9) are printed for the READMEs:
@@ -64,7 +65,13 @@ describe('browser bundles of the model packages (esbuild, platform browser)', ()
       expect(inputs.filter((f) => /node_modules\/webgpu\//.test(f) || /\.node$/.test(f) || /packages\/(blas|blas-linux-x64-gnu|report|cli|datasets)\//.test(f))).toEqual([]);
       expect(inputs.filter((f) => /packages\/core\/src\/node(\.ts|\/)/.test(f) || /packages\/kernels-gpu\/src\/(node|dawn)\.ts/.test(f))).toEqual([]);
       const all = result.outputFiles[0]!.contents;
-      const own = (await bundle(pkg, true)).outputFiles[0]!.contents;
+      const ownBuild = await bundle(pkg, true);
+      const own = ownBuild.outputFiles[0]!.contents;
+      // Node globals in the package's own (minified, comment-free) code: none.
+      // (A use, not a mention: `process.x`, `require(`, `setImmediate(`; `globalThis.setImmediate` is a guarded lookup.)
+      const NODE_GLOBAL = /.{0,40}(?<![.\w$])((process|Buffer)\s*\.|(require|setImmediate)\s*\(|__dirname\b|__filename\b).{0,40}/g;
+      const globals = [...ownBuild.outputFiles[0]!.text.matchAll(NODE_GLOBAL)].map((m) => m[0]);
+      expect(globals, `@vwn/${pkg} uses a Node global`).toEqual([]);
       const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
       sizes.push(`@vwn/${pkg}: own ${kib(own.length)} min / ${kib(gzipSync(own, { level: 9 }).length)} gzip; all ${kib(all.length)} min / ${kib(gzipSync(all, { level: 9 }).length)} gzip`);
       expect(own.length).toBeGreaterThan(0);

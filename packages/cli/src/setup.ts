@@ -1,6 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { ConfigError, corpusFromText, createTokenizer, loadPluginsFor, mergeConfig, resolveDataConfig, tokenizerFromJSON, useBackend, type Corpus, type DataConfig, type RunConfigInput, type Tokenizer, type TokenizerJSON } from '@vwn/core';
+import {
+  ConfigError,
+  corpusFromText,
+  createTokenizer,
+  loadPluginsFor,
+  mergeConfig,
+  resolveDataConfig,
+  tokenizerFromJSON,
+  useBackend,
+  type Corpus,
+  type DataConfig,
+  type RunConfigInput,
+  type Tokenizer,
+  type TokenizerJSON,
+} from '@vwn/core';
 import { readCorpusFile } from '@vwn/core/node';
 import { loadEmbeddedCorpus, EMBEDDED_CORPORA, type EmbeddedCorpusName } from '@vwn/datasets';
 import { PRESETS, PRESET_NAMES } from './presets.js';

@@ -6,7 +6,18 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assembleModel, ByteTokenizer, checkGradients, ConfigError, corpusFromText, getPlugin, resolveRunConfig, RUN_FILES, Trainer, type ModelConfig } from '@vwn/core';
+import {
+  assembleModel,
+  ByteTokenizer,
+  checkGradients,
+  ConfigError,
+  corpusFromText,
+  getPlugin,
+  resolveRunConfig,
+  RUN_FILES,
+  Trainer,
+  type ModelConfig,
+} from '@vwn/core';
 import { loadModelFromCheckpoint, runDirectory } from '@vwn/core/node';
 import { rezeroConnection } from '../../../examples/rezero-plugin.js';
 

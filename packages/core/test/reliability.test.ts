@@ -8,7 +8,28 @@ import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { hostname, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { availableMemory, ByteTokenizer, CheckpointError, checkMemory, ConfigError, corpusFromText, decodeSafetensors, encodeSafetensors, estimateMemory, formatBytes, MAX_TENSOR_ELEMENTS, MemoryLimitError, ParameterStore, resolveRunConfig, RUN_FILES, RunStateError, Trainer, VwnError, WASM_HEAP_BYTES, assembleModel } from '@vwn/core';
+import {
+  availableMemory,
+  ByteTokenizer,
+  CheckpointError,
+  checkMemory,
+  ConfigError,
+  corpusFromText,
+  decodeSafetensors,
+  encodeSafetensors,
+  estimateMemory,
+  formatBytes,
+  MAX_TENSOR_ELEMENTS,
+  MemoryLimitError,
+  ParameterStore,
+  resolveRunConfig,
+  RUN_FILES,
+  RunStateError,
+  Trainer,
+  VwnError,
+  WASM_HEAP_BYTES,
+  assembleModel,
+} from '@vwn/core';
 import { loadCheckpoint, lockFolder, LOCK_FILE, removeOrphanTempFiles, runDirectory } from '@vwn/core/node';
 
 const corpus = corpusFromText('to be, or not to be, that is the question: whether tis nobler in the mind to suffer '.repeat(40), {

@@ -3,7 +3,21 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assembleModel, BatchSampler, ByteTokenizer, CheckpointError, corpusFromText, learningRate, NonFiniteLossError, resolveRunConfig, RUN_FILES, sampleTokens, Trainer, type RunConfigInput, type TrainRecord } from '@vwn/core';
+import {
+  assembleModel,
+  BatchSampler,
+  ByteTokenizer,
+  CheckpointError,
+  corpusFromText,
+  learningRate,
+  NonFiniteLossError,
+  resolveRunConfig,
+  RUN_FILES,
+  sampleTokens,
+  Trainer,
+  type RunConfigInput,
+  type TrainRecord,
+} from '@vwn/core';
 import { loadCheckpoint, loadModelFromCheckpoint, runDirectory } from '@vwn/core/node';
 
 const text = 'the quick brown fox jumps over the lazy dog. '.repeat(60) + 'pack my box with five dozen liquor jugs. '.repeat(40);

@@ -1,6 +1,16 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { assembleModel, checkGradients, createForwardContext, crossEntropy, ConfigError, resolveModelConfig, restoreWeights, type Model, type ModelConfig } from '@vwn/core';
+import {
+  assembleModel,
+  checkGradients,
+  createForwardContext,
+  crossEntropy,
+  ConfigError,
+  resolveModelConfig,
+  restoreWeights,
+  type Model,
+  type ModelConfig,
+} from '@vwn/core';
 import { saveCheckpoint, loadCheckpoint } from '@vwn/core/node';
 import { mtp, type MtpModule } from '@vwn/mtp';
 import { mkdtemp } from 'node:fs/promises';

@@ -3,7 +3,17 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { assembleModel, ConfigError, loadPluginsFor, mergeConfig, resolveRunConfig, type Corpus, type RunConfig, type RunConfigInput, type TrainRecord } from '@vwn/core';
+import {
+  assembleModel,
+  ConfigError,
+  loadPluginsFor,
+  mergeConfig,
+  resolveRunConfig,
+  type Corpus,
+  type RunConfig,
+  type RunConfigInput,
+  type TrainRecord,
+} from '@vwn/core';
 import { writeFileAtomic } from '@vwn/core/node';
 import type { StudyManifest as ReportStudyManifest, StudyVariantManifest } from '@vwn/report';
 import type { StudySpec } from './studies.js';
