@@ -14,7 +14,9 @@
 import * as tf from '@tensorflow/tfjs';
 import '@vwn/core';
 
-import { dghcRead, dghcReadReference, ghcWrite, ghcWriteReference, useWebGpu, type DghcParams } from '../src/index.js';
+import { dghcReadReference, ghcWriteReference, type DghcParams } from '@vwn/ghc';
+
+import { dghcRead, ghcWrite, useWebGpu } from '../src/index.js';
 
 const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let d = 0, s = 1e-6;
