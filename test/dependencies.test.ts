@@ -35,7 +35,12 @@ export function importedPackages(source: string): string[] {
     ...new Set(
       specifiers
         .filter((s) => !s.startsWith('.') && !s.startsWith('node:') && !s.startsWith('/'))
-        .map((s) => s.split('/').slice(0, s.startsWith('@') ? 2 : 1).join('/'))
+        .map((s) =>
+          s
+            .split('/')
+            .slice(0, s.startsWith('@') ? 2 : 1)
+            .join('/'),
+        )
         .filter((name) => !builtins.has(name)),
     ),
   ];
@@ -91,7 +96,7 @@ describe('every import is declared in its package.json', () => {
       "import { join } from 'node:path';",
       "import { readFileSync } from 'fs';",
       "import { z } from './local.js';",
-      '/** ```ts\n * import { nope } from \'in-a-comment\';\n * ``` */',
+      "/** ```ts\n * import { nope } from 'in-a-comment';\n * ``` */",
       "// import 'also-a-comment';",
     ].join('\n');
     expect(importedPackages(source).sort()).toEqual(['@tensorflow/tfjs', '@vwn/core', '@vwn/embedding', 'bullmq', 'left-pad', 'ws']);

@@ -174,12 +174,7 @@ export function ghcWriteReference(carried: tf.Tensor, z: tf.Tensor, bT: tf.Tenso
  * const next = dghcReference(state, (x) => x, params, { m: 2, n: 3 }); // same as the dynamic-ghc plugin's apply
  * ```
  */
-export function dghcReference(
-  state: tf.Tensor,
-  sublayer: (x: tf.Tensor2D) => tf.Tensor2D,
-  p: DghcParams,
-  dims: { m: number; n: number },
-): tf.Tensor2D {
+export function dghcReference(state: tf.Tensor, sublayer: (x: tf.Tensor2D) => tf.Tensor2D, p: DghcParams, dims: { m: number; n: number }): tf.Tensor2D {
   return tf.tidy(() => {
     const { x, carried, bT } = dghcReadReference(state, p, dims);
     return ghcWriteReference(carried, sublayer(x), bT);

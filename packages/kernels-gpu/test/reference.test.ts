@@ -11,14 +11,24 @@ import { dghcRead, ghcWrite } from '@vwn/kernels-gpu';
 // parameter mapping between plugin and ops is right, and swapping the ops in
 // changes nothing.
 describe('dynamic-ghc through the registered dghc ops = its own path (cpu)', () => {
-  for (const [m, n, D] of [[2, 3, 6], [4, 8, 20], [8, 32, 24]] as const) {
+  for (const [m, n, D] of [
+    [2, 3, 6],
+    [4, 8, 20],
+    [8, 32, 24],
+  ] as const) {
     it(`m=${m} n=${n} D=${D}: same output and same parameter gradients`, async () => {
       await tf.setBackend('cpu');
       (tf.findBackend('cpu') as { firstUse?: boolean }).firstUse = false;
       const db = D / m;
       const store = new ParameterStore(0);
       const conn = createGeneralizedHyperConnection(store.scope('c'), {
-        m, n, dModel: D, dynamic: true, readSegment: (i) => i, scales: { shape: 'matrix', init: 1 }, norm: 'rms',
+        m,
+        n,
+        dModel: D,
+        dynamic: true,
+        readSegment: (i) => i,
+        scales: { shape: 'matrix', init: 1 },
+        norm: 'rms',
       });
       const params = store.list();
       params.forEach((p, i) => p.variable.assign(tf.add(p.variable, tf.tensor(randomValues(p.variable.size, 40 + i, 0.5), p.variable.shape))));
