@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { assembleModel, useBackend } from '@vwn/core';
+import { assembleModel, relativeError, useBackend } from '@vwn/core';
 import {
   blasKernelsActive, blasLoadError, enableNativeBlas, loadBlas, planSum, planTranspose, registerBlasKernels, registerWasmMatMulFix, unregisterBlasKernels,
 } from '@vwn/blas';
@@ -46,13 +46,7 @@ function naive(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): { shape: n
 
 function expectClose(got: tf.Tensor, shape: number[], want: ArrayLike<number>, rel = 1e-5) {
   expect(got.shape).toEqual(shape);
-  const g = got.dataSync();
-  let scale = 0, err = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]!));
-    err = Math.max(err, Math.abs(g[i]! - want[i]!));
-  }
-  expect(err).toBeLessThanOrEqual(rel * Math.max(scale, 1e-30));
+  expect(relativeError(got.dataSync(), want)).toBeLessThanOrEqual(rel);
 }
 
 /**

@@ -187,7 +187,7 @@ export const COMMANDS: Record<string, Command> = {
     run: (v) => inspectCommand(v as object),
   },
   worker: {
-    summary: 'train queued study runs from \`vwn ablate --queue\` (BullMQ on Redis) until stopped',
+    summary: 'train queued study runs from `vwn ablate --queue` (BullMQ on Redis) until stopped',
     usage: `vwn worker --queue URL [options]
   --queue URL       redis://[user:pass@]host:port[/db] or rediss:// (TLS), the same as the coordinator's
                     (default: the VWN_QUEUE_URL environment variable)

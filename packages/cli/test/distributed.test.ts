@@ -80,7 +80,11 @@ function vwn(args: string[]): Proc {
       if (!line.startsWith('{')) continue;
       const e = JSON.parse(line) as Record<string, unknown>;
       events.push(e);
-      for (const w of [...waiters]) if (w.pred(e)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e));
+      for (const w of [...waiters]) {
+        if (!w.pred(e)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(e);
+      }
     }
   });
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));

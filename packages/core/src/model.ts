@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- for the {@link MemoryLimitError} in TSDoc
 import { ConfigError, type MemoryLimitError } from './errors.js';
 import { crossEntropy, rmsNorm, sumTensors } from './nn.js';
 import { ParameterStore, type ParamScope } from './params.js';

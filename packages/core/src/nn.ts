@@ -7,6 +7,19 @@ import * as tf from '@tensorflow/tfjs';
  */
 
 /**
+ * Epsilon of every norm in vwn (RMSNorm and LayerNorm: the pre-norms, the
+ * heads, the DGHC dynamic branch and its fused kernels; PAPER.md §5 Decision):
+ * `x / sqrt(mean(x²) + NORM_EPS)`. The default of {@link rmsNorm} and
+ * {@link layerNorm}; fused kernels bake the same value in.
+ *
+ * @example
+ * ```ts
+ * rmsNorm(rows, gain, NORM_EPS); // same as rmsNorm(rows, gain)
+ * ```
+ */
+export const NORM_EPS = 1e-6;
+
+/**
  * RMSNorm over the last axis: `x / sqrt(mean(x²) + eps) · gain`.
  *
  * @param x `[rows, width]` (any rank; normalizes the last axis)
@@ -16,7 +29,7 @@ import * as tf from '@tensorflow/tfjs';
  * const y = rmsNorm(tf.tensor2d([[3, 4]]), null); // [[0.8485, 1.1314]]
  * ```
  */
-export function rmsNorm(x: tf.Tensor, gain: tf.Tensor | null, eps = 1e-6): tf.Tensor {
+export function rmsNorm(x: tf.Tensor, gain: tf.Tensor | null, eps = NORM_EPS): tf.Tensor {
   return tf.tidy(() => {
     const ms = tf.mean(tf.square(x), -1, true);
     const y = tf.mul(x, tf.rsqrt(tf.add(ms, eps)));
@@ -32,7 +45,7 @@ export function rmsNorm(x: tf.Tensor, gain: tf.Tensor | null, eps = 1e-6): tf.Te
  * const y = layerNorm(tf.tensor2d([[1, 3]]), null, null); // ≈ [[-1, 1]]
  * ```
  */
-export function layerNorm(x: tf.Tensor, gain: tf.Tensor | null, bias: tf.Tensor | null, eps = 1e-6): tf.Tensor {
+export function layerNorm(x: tf.Tensor, gain: tf.Tensor | null, bias: tf.Tensor | null, eps = NORM_EPS): tf.Tensor {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
     let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));

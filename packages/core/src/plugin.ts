@@ -414,5 +414,6 @@ export interface PluginDefinition<K extends PluginKind, C = unknown> {
  * ```
  */
 export type AnyPluginDefinition = {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a definition of kind K with any config type (C is contravariant in create)
   [K in PluginKind]: PluginDefinition<K, any>;
 }[PluginKind];

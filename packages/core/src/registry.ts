@@ -64,8 +64,10 @@ export function registerPlugin(def: AnyPluginDefinition): void {
  * const def = getPlugin('connection', 'residual', 'connection.use');
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the config type is the definition's own (see AnyPluginDefinition)
 export function getPlugin<K extends PluginKind>(kind: K, id: string, field = `${kind}.use`): PluginDefinition<K, any> {
   const def = registry.get(key(kind, id));
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   if (def) return def as unknown as PluginDefinition<K, any>;
   const pkg = KNOWN_PLUGIN_PACKAGES[key(kind, id)];
   if (pkg) {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { registerVwnKernels, VWN_KERNEL_CONFIGS } from '../src/kernels/register_all.js';
 import { Rng } from '../src/rng.js';
+import { maxAbsDiff } from '../src/testing.js';
 import { unsortedSegmentSumCpu } from '../src/kernels/unsorted_segment_sum_cpu.js';
 import { unsortedSegmentSumWasm } from '../src/kernels/unsorted_segment_sum_wasm.js';
 
@@ -35,13 +36,6 @@ function naiveSegmentSum(
     for (let j = 0; j < width; j++) out[s * width + j] += x[i * width + j] as number;
   }
   return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
-  return m;
 }
 
 interface Case {

@@ -122,6 +122,13 @@ describe('over-width embedding (PAPER.md §3)', () => {
     expect(wide.logits(x).arraySync()).toEqual(standard.logits(x).arraySync());
     [wide, standard].forEach((m) => m.dispose());
   });
+
+  it('alone (with n > m and the baseline residual connection) is a named ConfigError', () => {
+    // Moved from core's reliability test: core's tests do not import plugin packages.
+    expect(() => assembleModel({ vocabSize: 256, dModel: 16, heads: 2, layers: 1, seqLen: 8, embedding: { use: 'over-width', m: 2, n: 4 } })).toThrow(
+      /connection\.use: "residual" needs a carried state of width D = 16, but the "over-width" embedding produces D' = 32/,
+    );
+  });
 });
 
 describe('{m, n} / {m, r} parsing', () => {

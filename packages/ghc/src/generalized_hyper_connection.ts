@@ -1,32 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, getFusedOps, layerNorm, rmsNorm, type ConnectionModule, type ParamScope, type StateLayout, type Sublayer } from '@vwn/core';
+import { ConfigError, NORM_EPS, getFusedOps, layerNorm, rmsNorm, type ConnectionModule, type ParamScope, type StateLayout, type Sublayer } from '@vwn/core';
 
-/**
- * Fused DGHC ops a backend package may register under `'dghc'` with
- * `registerFusedOps` (@vwn/kernels-gpu does for webgpu). `dghcRead` returns the
- * sublayer input X `[N, D]`, the carry Âᵀ(H')·H' flattened `[N, D']` and
- * B(H')ᵀ `[N, n, m]`; `ghcWrite` returns Bᵀ·Z + carry `[N, D']`.
- *
- * @example
- * ```ts
- * // a backend package offers them (as @vwn/kernels-gpu does for webgpu):
- * registerFusedOps('dghc', { dghcRead, ghcWrite } satisfies DghcFusedOps, ['webgpu']);
- * // the dynamic-ghc connection then runs, per sublayer:
- * const ops = getFusedOps<DghcFusedOps>('dghc');
- * const { x, carried, bT } = ops!.dghcRead(state, { w, gain, scaleAlpha, scaleBeta, read, carry, write }, { m, n });
- * const next = ops!.ghcWrite(carried, sublayer(x), bT); // H'_new: [N, D']
- * ```
- */
-export interface DghcFusedOps {
-  /** Norm + dynamic coefficients + width connection (PAPER.md §5): X `[N, D]`, carry `[N, D']`, B(H')ᵀ `[N, n, m]`. */
-  dghcRead(
-    state: tf.Tensor,
-    p: { w: tf.Tensor; gain: tf.Tensor; scaleAlpha: tf.Tensor; scaleBeta: tf.Tensor; read: tf.Tensor; carry: tf.Tensor; write: tf.Tensor },
-    dims: { m: number; n: number },
-  ): { x: tf.Tensor2D; carried: tf.Tensor2D; bT: tf.Tensor3D };
-  /** Depth connection plus carry, `H'_new = B(H')ᵀ·Z + carry` (PAPER.md §4): `[N, D']`. */
-  ghcWrite(carried: tf.Tensor, z: tf.Tensor, bT: tf.Tensor): tf.Tensor2D;
-}
+import type {} from './reference.js'; // its `declare module` adds the `dghc` group to @vwn/core's FusedOps
 
 /**
  * How to build one generalized hyper-connection (GHC, PAPER.md §4–5). The
@@ -59,9 +34,6 @@ export interface GhcOptions {
   /** Norm of the dynamic branch: per-segment RMSNorm (GHC) or LayerNorm (HC). */
   readonly norm: 'rms' | 'layer';
 }
-
-/** Epsilon of the dynamic branch's norm (PAPER.md §5 Decision). */
-const GHC_NORM_EPS = 1e-6;
 
 /**
  * Builds one GHC around a sublayer (PAPER.md §4–5). Parameters, under `params`:
@@ -132,8 +104,9 @@ export function createGeneralizedHyperConnection(params: ParamScope, o: GhcOptio
     apply: (state, sublayer) =>
       tf.tidy(() => {
         // A backend with fused kernels (e.g. webgpu via @vwn/kernels-gpu) does norm + coefficients + width
-        // connection in one pass, and Bᵀ·Z + carry in another (PAPER.md §5 kernel note). Same math as below.
-        const fusedOps = !bias && !scalar ? getFusedOps<DghcFusedOps>('dghc') : undefined;
+        // connection in one pass, and Bᵀ·Z + carry in another (PAPER.md §5 kernel note). Both this path and the
+        // fused ops compute dghcReference (reference.ts); test/dghc_reference.test.ts holds them to it.
+        const fusedOps = !bias && !scalar ? getFusedOps('dghc') : undefined;
         if (fusedOps) {
           const { x, carried, bT } = fusedOps.dghcRead(state, { w, gain, scaleAlpha, scaleBeta, read, carry, write }, { m, n });
           return fusedOps.ghcWrite(carried, sublayer(x), bT);
@@ -143,7 +116,7 @@ export function createGeneralizedHyperConnection(params: ParamScope, o: GhcOptio
         // The coefficients come from one GEMM, transposed ([2m+n, N·n]) so that the α_read, α_carry and β
         // blocks are row blocks: a contiguous split (tfjs-wasm slices the last axis row by row). The norm's
         // gain g (and LayerNorm's bias b) fold into W:  H̄·W = (Ĥ ⊙ g + b)·W = Ĥ·(g ⊙ W) + b·W.
-        const unit = (bias ? layerNorm(rows, null, null, GHC_NORM_EPS) : rmsNorm(rows, null, GHC_NORM_EPS)) as tf.Tensor2D; // Ĥ: [N·n, d_b]
+        const unit = (bias ? layerNorm(rows, null, null, NORM_EPS) : rmsNorm(rows, null, NORM_EPS)) as tf.Tensor2D; // Ĥ: [N·n, d_b]
         const gwOverTau = tf.mul(gain.reshape([db, 1]), tf.div(w, tau)) as tf.Tensor2D; // g ⊙ [W_α | W_β]/τ: [d_b, 2m+n]
         let uT = tf.matMul(gwOverTau, unit, true, true); // (Ĥ·(g ⊙ W)/τ)ᵀ: [2m+n, N·n]
         if (bias) uT = tf.add(uT, tf.matMul(tf.div(w, tau) as tf.Tensor2D, bias.reshape([db, 1]) as tf.Tensor2D, true, false)); // + (b·W/τ)ᵀ: [2m+n, 1]

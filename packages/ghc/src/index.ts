@@ -33,8 +33,15 @@ export {
   createGeneralizedHyperConnection,
   checkLayout,
   type GhcOptions,
-  type DghcFusedOps,
 } from './generalized_hyper_connection.js';
+export {
+  dghcReadReference,
+  ghcWriteReference,
+  dghcReference,
+  type DghcParams,
+  type DghcReadResult,
+  type DghcFusedOps,
+} from './reference.js';
 export {
   hyperConnectionsConnection,
   fracConnectionsConnection,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigReader, createUnembedding, layerNorm, rmsNorm, type HeadModule, type PluginDefinition } from '@vwn/core';
+import { ConfigReader, NORM_EPS, createUnembedding, layerNorm, rmsNorm, type HeadModule, type PluginDefinition } from '@vwn/core';
 
 /**
  * Config of the over-width head.
@@ -18,9 +18,6 @@ export interface OverWidthHeadConfig {
    */
   readonly groupNorm: boolean;
 }
-
-/** Epsilon of the head's GroupNorm. */
-const GROUP_NORM_EPS = 1e-6;
 
 /**
  * Over-width output head (PAPER.md §6):
@@ -70,7 +67,7 @@ export const overWidthHead: PluginDefinition<'head', OverWidthHeadConfig> = {
           let h: tf.Tensor2D = state; // H'^L: [N, D']
           if (groupGain) {
             // [N, D'] → [N·r, D]: normalize each D-wide group, then the [D'] gain
-            h = tf.mul(layerNorm(h.reshape([N * groups, D]), null, null, GROUP_NORM_EPS).reshape([N, wide]), groupGain) as tf.Tensor2D;
+            h = tf.mul(layerNorm(h.reshape([N * groups, D]), null, null, NORM_EPS).reshape([N, wide]), groupGain) as tf.Tensor2D;
           }
           const reduced = tf.matMul(h, reduce); // h_L: [N, D]
           return unembed.apply(rmsNorm(reduced, gain) as tf.Tensor2D); // [N, V]

@@ -5,18 +5,18 @@ import {
   checkGradients,
   ConfigError,
   createForwardContext,
+  maxAbsDiff,
   resolveModelConfig,
   type Model,
   type ModelConfig,
 } from '@vwn/core';
 import '@vwn/embedding';
-import { dynamicGhcConnection, ghcConnection } from '@vwn/ghc';
+import { dghcReference, dynamicGhcConnection, ghcConnection } from '@vwn/ghc';
 import {
   buildContext,
   copyParams,
   firstColumns,
   isSublayerParam,
-  maxAbsDiff,
   randomize,
   setParam,
   statesOf,
@@ -235,7 +235,16 @@ describe('hand-computed example, m = 2, n = 3, d_b = 2 (D = 4, D\' = 6)', () => 
     });
     const scale = Math.max(...expected.flat().map(Math.abs));
     expect(maxAbsDiff(next.arraySync(), expected) / scale).toBeLessThan(1e-6);
-    next.dispose();
+    // The package's reference formulation (the oracle of every fused path) agrees with the same numbers.
+    const v = (name: string) => ctx.params.store.get(`c.${name}`)!.variable;
+    const viaReference = dghcReference(
+      tf.tensor2d(input),
+      (x) => tf.sub(tf.mul(x, tf.tensor1d([1, 2, 3, 4])), 1),
+      { w: v('dynamic.w'), gain: v('dynamic.norm.gain'), scaleAlpha: v('dynamic.scale_alpha'), scaleBeta: v('dynamic.scale_beta'), read: v('read'), carry: v('carry'), write: v('write') },
+      { m: 2, n: 3 },
+    );
+    expect(maxAbsDiff(viaReference.arraySync(), expected) / scale).toBeLessThan(1e-6);
+    tf.dispose([next, viaReference]);
     ctx.params.store.dispose();
   });
 });

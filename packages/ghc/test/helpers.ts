@@ -46,13 +46,6 @@ export function copyParams(from: Model, to: Model, filter: (name: string) => boo
 /** The parameters of the sublayers and their pre-norms (everything but embedding, connections and head). */
 export const isSublayerParam = (name: string) => name.startsWith('layers.') && !name.includes('_connection.');
 
-/** Max |a − b| over two equally shaped nested arrays. */
-export function maxAbsDiff(a: number[][], b: number[][]): number {
-  let d = 0;
-  a.forEach((row, i) => row.forEach((v, j) => (d = Math.max(d, Math.abs(v - b[i]![j]!)))));
-  return d;
-}
-
 /** The first `cols` columns of every row. */
 export const firstColumns = (rows: number[][], cols: number) => rows.map((r) => r.slice(0, cols));
 

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { assembleModel, checkGradients, createForwardContext, resolveModelConfig, rmsNorm } from '@vwn/core';
+import { assembleModel, checkGradients, createForwardContext, maxAbsDiff, resolveModelConfig, rmsNorm } from '@vwn/core';
 import { fracConnections, hyperConnections, hyperConnectionsConnection } from '@vwn/ghc';
-import { buildContext, copyParams, isSublayerParam, maxAbsDiff, randomize, setParam, statesOf, tokenIds } from './helpers.js';
+import { buildContext, copyParams, isSublayerParam, randomize, setParam, statesOf, tokenIds } from './helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

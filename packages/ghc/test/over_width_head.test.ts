@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, assembleModel, createForwardContext, rmsNorm, type ModelConfig } from '@vwn/core';
+import { AdamW, assembleModel, createForwardContext, maxAbsDiff, rmsNorm, type ModelConfig } from '@vwn/core';
 import '@vwn/embedding';
 import '@vwn/ghc';
-import { maxAbsDiff } from './helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -12,20 +12,13 @@
  * and ship `node_modules/webgpu/{index.js,package.json,dist/linux-x64/dawn.node}` next to it.
  */
 import * as tf from '@tensorflow/tfjs';
-import '@vwn/core';
+import { randomValues, relativeError } from '@vwn/core';
+import { dghcReadReference, ghcWriteReference, type DghcParams } from '@vwn/ghc';
 
-import { dghcRead, dghcReadReference, ghcWrite, ghcWriteReference, useWebGpu, type DghcParams } from '../src/node.js';
+import { dghcRead, ghcWrite, useWebGpu } from '../src/node.js';
 
-const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let d = 0, s = 1e-6;
-  for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i]! - b[i]!)); s = Math.max(s, Math.abs(b[i]!)); }
-  return d / s;
-};
-const lcg = (size: number, seed: number, scale = 1) => {
-  const out = new Float32Array(size); let s = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < size; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = ((s / 2 ** 32) * 2 - 1) * scale; }
-  return out;
-};
+const rel = relativeError;
+const lcg = randomValues;
 const { adapter } = await useWebGpu();
 console.log(JSON.stringify(adapter));
 

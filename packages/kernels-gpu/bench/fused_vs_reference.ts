@@ -7,7 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import { dghcRead, dghcReadReference, ghcWrite, ghcWriteReference, registerGpuKernels, useWebGpu } from '../src/node.js';
+import { dghcReadReference, ghcWriteReference } from '@vwn/ghc';
+
+import { dghcRead, ghcWrite, registerGpuKernels, useWebGpu } from '../src/node.js';
 
 const [N, m, n, db] = (process.argv.slice(2).map(Number).filter((x) => x > 0).concat([512, 8, 32, 16])).slice(0, 4) as [number, number, number, number];
 const { adapter } = await useWebGpu();

@@ -14,6 +14,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import './register_all.js';
 
 import * as core from '@vwn/core';
+import type {} from '@vwn/ghc'; // its `declare module` types the 'dghc' fused-ops group registered below
 
 import { dghcRead } from './ops/dghc_read.js';
 import { ghcWrite } from './ops/ghc_write.js';
@@ -24,8 +25,6 @@ export { useWebGpu, probeWebGpu, WebGpuUnavailableError, WEBGPU_INSTALL_HINT } f
 export type { UseWebGpuOptions, WebGpuAdapterChoice, WebGpuAdapterSummary } from './runtime.js';
 export { dghcRead, fusedAvailable } from './ops/dghc_read.js';
 export { ghcWrite } from './ops/ghc_write.js';
-export { dghcReadReference, ghcWriteReference, DGHC_NORM_EPS } from './ops/reference.js';
-export type { DghcParams, DghcReadResult } from './ops/reference.js';
 export { registerGpuKernels, GPU_KERNEL_CONFIGS, GPU_GRADIENT_CONFIGS } from './register_all.js';
 export * from './kernels/kernel_names.js';
 export { dghcReadProgram, dghcReadPackedWidth } from './kernels/dghc_read_webgpu.js';

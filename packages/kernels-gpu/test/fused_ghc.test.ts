@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { dghcRead, dghcReadReference, fusedAvailable, ghcWrite, ghcWriteReference, type DghcParams } from '@vwn/kernels-gpu';
+import { dghcReadReference, ghcWriteReference, type DghcParams } from '@vwn/ghc';
+import { dghcRead, fusedAvailable, ghcWrite } from '@vwn/kernels-gpu';
 
 import { dghcParamValues, hasGpu, onCpu, onGpu, randomValues, relativeError } from './helpers.js';
 

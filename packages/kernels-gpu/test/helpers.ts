@@ -1,13 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
+import { randomValues } from '@vwn/core';
 import { probeWebGpu, useWebGpu } from '@vwn/kernels-gpu';
 
+// One copy of the numeric test helpers, in @vwn/core's testing module.
+export { randomValues, relativeError } from '@vwn/core';
+
 /**
- * Shared by the webgpu tests: finds an adapter once per test file; when there
- * is none the suites skip and print which packages to install.
+ * Shared by the webgpu tests: finds an adapter once per test file. When there
+ * is none the suites skip and print which packages to install, unless
+ * `VWN_REQUIRE_WEBGPU=1` (set on machines meant to have one, e.g. CI with
+ * Dawn on llvmpipe): then every webgpu test file fails to load with the reason.
  */
 export const probe = await probeWebGpu((process.env['VWN_WEBGPU_ADAPTER'] as 'auto' | 'native' | 'compatibility' | undefined) ?? 'auto');
 export const hasGpu = probe.ok;
-if (!probe.ok) console.warn(`[@vwn/kernels-gpu] SKIPPING webgpu tests: ${probe.reason}`);
+if (!probe.ok) {
+  if (process.env['VWN_REQUIRE_WEBGPU'] === '1') {
+    throw new Error(`VWN_REQUIRE_WEBGPU=1 but no WebGPU adapter: ${probe.reason}`);
+  }
+  console.warn(`[@vwn/kernels-gpu] SKIPPING webgpu tests (set VWN_REQUIRE_WEBGPU=1 to fail instead): ${probe.reason}`);
+}
 
 /** Makes `webgpu` the active backend (quietly). */
 export async function onGpu(): Promise<void> {
@@ -19,29 +30,6 @@ export async function onCpu(): Promise<void> {
   await tf.setBackend('cpu');
   (tf.findBackend('cpu') as { firstUse?: boolean }).firstUse = false; // no "install tfjs-node" banner
   await tf.ready();
-}
-
-/** Deterministic pseudo-random floats in [-scale, scale) (LCG; no tfjs RNG so both backends see the same values). */
-export function randomValues(size: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(size);
-  let s = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
-
-/** ‖a − b‖∞ / max(‖b‖∞, 1e-6): the "relative" error the tests bound by 1e-4. */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
-  let diff = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs((a[i] as number) - (b[i] as number)));
-    scale = Math.max(scale, Math.abs(b[i] as number));
-  }
-  return diff / scale;
 }
 
 /** DGHC parameter values for (m, n, d_b), away from the init so every term matters. */

@@ -6,11 +6,13 @@ import { readStudy, rebuildReport, StudyReadError, summarize, TABLE_COLUMNS, wri
 import { writeFakeStudy, type FakeVariant } from './fixtures.js';
 
 /** Independent helpers: the hand computation reads metrics.jsonl itself. */
-function readJsonl(text: string): Array<Record<string, any>> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped records, read without @vwn/report's types on purpose
+type JsonRecord = Record<string, any>;
+function readJsonl(text: string): JsonRecord[] {
   return text
     .split('\n')
     .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, any>);
+    .map((l) => JSON.parse(l) as JsonRecord);
 }
 const avg = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 function med(xs: number[]): number {

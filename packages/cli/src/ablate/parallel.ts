@@ -51,7 +51,7 @@ export async function runStudyParallel(opts: ParallelOptions): Promise<boolean> 
   });
   let next = 0;
   let stopped = false;
-  let failure: unknown = null;
+  let failure = null as { error: unknown } | null; // the first run's error, rethrown as it was (set in the lanes)
   const inner = new AbortController();
   const stopAll = () => inner.abort();
   opts.signal?.addEventListener('abort', stopAll, { once: true });
@@ -81,7 +81,7 @@ export async function runStudyParallel(opts: ParallelOptions): Promise<boolean> 
         else stopped = true;
       } catch (e) {
         opts.tracker.set(run.index, 'failed', { error: (e as Error).message });
-        failure ??= e;
+        failure ??= { error: e };
         inner.abort();
       }
     }
@@ -89,6 +89,6 @@ export async function runStudyParallel(opts: ParallelOptions): Promise<boolean> 
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel, todo.length)) }, lane));
   opts.signal?.removeEventListener('abort', stopAll);
   opts.tracker.finish();
-  if (failure) throw failure;
+  if (failure) throw failure.error;
   return !stopped && !inner.signal.aborted;
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from '../validate.js';
 import { ConfigError } from '../errors.js';
-import { linear, rmsNorm } from '../nn.js';
+import { rmsNorm } from '../nn.js';
 import type { HeadModule, PluginDefinition } from '../plugin.js';
 
 /**
@@ -35,7 +35,7 @@ export const lmHead: PluginDefinition<'head', LmHeadConfig> = {
     return {};
   },
   create(_config, ctx): HeadModule {
-    const { dModel: D, vocabSize: V } = ctx.dims;
+    const { dModel: D } = ctx.dims;
     if (ctx.layout.width !== D) {
       throw new ConfigError('head.use', `"lm" needs a carried state of width D = ${D}, got D' = ${ctx.layout.width}; use "over-width" (@vwn/ghc)`);
     }

@@ -2,7 +2,7 @@
  * Names and typed inputs/attributes of the kernels this package registers
  * (the tfjs `kernel_names.ts` pattern). `UnsortedSegmentSum` is tfjs's own
  * kernel name; the `Vwn*` kernels exist only on `webgpu`, every other backend
- * runs the reference ops in `../ops/reference.ts`.
+ * runs `@vwn/ghc`'s reference formulation (`dghcReadReference`, `ghcWriteReference`).
  *
  * @module
  */
@@ -29,7 +29,7 @@ export const UNSORTED_SEGMENT_SUM = 'UnsortedSegmentSum';
  * VWN_DGHC_READ; // 'VwnDghcRead'
  * const a = tf.concat([read, carry], 1); // static [Å | Â]: [n, m+n]
  * const packed = tf.engine().runKernel(VWN_DGHC_READ, { state, w, gain, scaleAlpha, a, scaleBeta, write },
- *   { m: 2, n: 3, eps: DGHC_NORM_EPS }) as tf.Tensor2D;
+ *   { m: 2, n: 3, eps: NORM_EPS }) as tf.Tensor2D;
  * packed.shape[1] === dghcReadPackedWidth(2, 3, db); // [X | C | B(H')ᵀ] per token; dghcRead() unpacks it
  * ```
  */

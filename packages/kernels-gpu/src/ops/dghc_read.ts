@@ -2,17 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 
 import { dghcWorkgroupBytes } from '../kernels/dghc_read_grad_webgpu.js';
 import { VWN_DGHC_READ } from '../kernels/kernel_names.js';
-import { DGHC_NORM_EPS, dghcReadReference, type DghcParams, type DghcReadResult } from './reference.js';
+import { NORM_EPS } from '@vwn/core';
+import { dghcReadReference, type DghcParams, type DghcReadResult } from '@vwn/ghc';
 
 /**
  * DGHC read (PAPER.md §5): per-segment RMSNorm, dynamic coefficients and the
  * width connection, `[X; C] = A(H')ᵀ·H'`, plus the per-token write matrix
  * B(H')ᵀ. On `webgpu` (with this package's kernels registered) it runs the
- * fused `VwnDghcRead` kernel, on every other backend the reference ops; both
- * have the same math and gradients.
+ * fused `VwnDghcRead` kernel, on every other backend `@vwn/ghc`'s
+ * `dghcReadReference`; both have the same math and gradients.
  *
- * Matrix scales only (`dynamic-ghc`); the HC variant (scalar scales,
- * LayerNorm) keeps its own reference path in `@vwn/ghc`.
+ * Matrix scales and RMSNorm only (`dynamic-ghc`); the HC variant (scalar
+ * scales, LayerNorm) never reaches the fused ops.
  *
  * @param state - H': `[N, n·d_b]`.
  * @param p - DGHC parameters (`w`, `gain`, `scaleAlpha`, `scaleBeta`, `read`, `carry`, `write`).
@@ -34,7 +35,7 @@ export function dghcRead(state: tf.Tensor, p: DghcParams, dims: { m: number; n: 
     const db = (state.shape[1] as number) / n;
     const a = tf.concat([p.read, p.carry], 1); // [Å | Â]: [n, m+n]
     const inputs = { state, w: p.w, gain: p.gain, scaleAlpha: p.scaleAlpha, a, scaleBeta: p.scaleBeta, write: p.write };
-    const packed = tf.engine().runKernel(VWN_DGHC_READ, inputs as unknown as tf.NamedTensorMap, { m, n, eps: DGHC_NORM_EPS }) as tf.Tensor2D;
+    const packed = tf.engine().runKernel(VWN_DGHC_READ, inputs as unknown as tf.NamedTensorMap, { m, n, eps: NORM_EPS }) as tf.Tensor2D;
     const x = tf.slice(packed, [0, 0], [N, m * db]) as tf.Tensor2D;
     const carried = tf.slice(packed, [0, m * db], [N, n * db]) as tf.Tensor2D;
     const bT = tf.slice(packed, [0, (m + n) * db], [N, n * m]).reshape([N, n, m]) as tf.Tensor3D;

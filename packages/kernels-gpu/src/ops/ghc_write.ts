@@ -2,12 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 
 import { VWN_GHC_WRITE } from '../kernels/kernel_names.js';
 import { fusedAvailable } from './dghc_read.js';
-import { ghcWriteReference } from './reference.js';
+import { ghcWriteReference } from '@vwn/ghc';
 
 /**
  * GHC write (PAPER.md §4): `H'_new = B(H')ᵀ·Z + C` per token. Fused
- * `VwnGhcWrite` kernel on `webgpu`, reference ops elsewhere (same math and
- * gradients).
+ * `VwnGhcWrite` kernel on `webgpu`, `@vwn/ghc`'s `ghcWriteReference`
+ * elsewhere (same math and gradients).
  *
  * @param carried - C = Â(H')ᵀ·H': `[N, n·d_b]`.
  * @param z - Sublayer output Z: `[N, m·d_b]`.
