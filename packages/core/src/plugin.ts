@@ -118,6 +118,13 @@ export interface ForwardContext {
   /** True while computing a training loss (false in evaluation and generation). */
   readonly training: boolean;
   /**
+   * `[N]` 0/1: positions that carry data (absent: all of them). MTP's extra
+   * passes mark the positions past a row's end (filler tokens, masked from the
+   * loss) with 0; sublayers with batch-level statistics (MoE routing, capacity
+   * and balance) leave those positions out.
+   */
+  readonly validPositions?: tf.Tensor1D | undefined;
+  /**
    * Adds an auxiliary loss (already weighted) to the total; it is also logged
    * under `name`. Example: MoE load balance.
    */

@@ -10,8 +10,9 @@ import type { ForwardContext } from '@vwn/core';
 import type { RoutingPlan } from './routing.js';
 
 /**
- * Routing statistics of one MoE layer in one forward pass (float64, from the
- * router logits read back for routing).
+ * Routing statistics of one MoE layer in one forward pass, over the valid
+ * positions (all of them, or those `ForwardContext.validPositions` marks).
+ * The layer computes them on the device; {@link moeRoutingStats} reads them.
  *
  * @example
  * ```ts
@@ -38,7 +39,8 @@ export interface MoeLayerStats {
 }
 
 /**
- * Computes a layer's {@link MoeLayerStats} from its router logits and plan.
+ * Computes a layer's {@link MoeLayerStats} on the host from its router logits
+ * and plan: the float64 reference of what the layer computes on the device.
  *
  * @param logits `[N·E]` row-major router logits
  * @example
@@ -80,15 +82,44 @@ export function layerStats(logits: ArrayLike<number>, plan: RoutingPlan, layer: 
   };
 }
 
+/**
+ * A layer's statistics as device tensors (what the layer reports; see {@link MoeLayerStats}).
+ *
+ * @internal
+ */
+export interface LayerStatTensors {
+  readonly load: tf.Tensor1D;
+  readonly maxLoadRatio: tf.Scalar;
+  readonly droppedFraction: tf.Scalar;
+  readonly balance: tf.Scalar;
+  readonly zLoss: tf.Scalar;
+  readonly routerEntropy: tf.Scalar;
+}
+
 interface ContextReport {
-  readonly layers: MoeLayerStats[];
+  readonly layers: Array<{ readonly layer: number; readonly stats: LayerStatTensors }>;
 }
 
 const reports = new WeakMap<ForwardContext, ContextReport>();
 
 /**
+ * The context a report is filed under: a context derived with
+ * `Object.create(ctx, …)` (MTP's, which adds `validPositions`) files under the
+ * context it was derived from, so one forward's layers stay together.
+ */
+function rootContext(ctx: ForwardContext): ForwardContext {
+  let c = ctx;
+  for (;;) {
+    const parent = Object.getPrototypeOf(c) as ForwardContext | null;
+    if (!parent || !Object.prototype.hasOwnProperty.call(parent, 'batch')) return c;
+    c = parent;
+  }
+}
+
+/**
  * The per-layer routing statistics recorded in a forward context (training
- * forwards only), in call order.
+ * forwards only), in call order. Reads them back from the device: call it
+ * before the context is disposed.
  *
  * @example
  * ```ts
@@ -98,30 +129,37 @@ const reports = new WeakMap<ForwardContext, ContextReport>();
  * ```
  */
 export function moeRoutingStats(ctx: ForwardContext): readonly MoeLayerStats[] {
-  return reports.get(ctx)?.layers ?? [];
+  const read = (t: tf.Tensor) => t.dataSync()[0]!;
+  return (reports.get(rootContext(ctx))?.layers ?? []).map(({ layer, stats }) => ({
+    layer,
+    load: Array.from(stats.load.dataSync()),
+    maxLoadRatio: read(stats.maxLoadRatio),
+    droppedFraction: read(stats.droppedFraction),
+    balanceLoss: read(stats.balance),
+    zLoss: read(stats.zLoss),
+    routerEntropy: read(stats.routerEntropy),
+  }));
 }
 
 /**
  * Records a layer's statistics in `ctx` as metrics (core averages metrics of
- * the same name over the layers that report them) and keeps them for
- * {@link moeRoutingStats}.
+ * the same name over the layers that report them; the context keeps and later
+ * frees them) and remembers them for {@link moeRoutingStats}.
  *
- * @example
- * ```ts
- * reportLayer(ctx, layerStats(logits, plan, 0));
- * ```
+ * @internal
  */
-export function reportLayer(ctx: ForwardContext, stats: MoeLayerStats): void {
-  let report = reports.get(ctx);
+export function reportLayer(ctx: ForwardContext, stats: LayerStatTensors, layer: number): void {
+  const root = rootContext(ctx);
+  let report = reports.get(root);
   if (!report) {
     report = { layers: [] };
-    reports.set(ctx, report);
+    reports.set(root, report);
   }
-  report.layers.push(stats);
-  ctx.addMetric('moe_load', tf.tensor1d([...stats.load]));
-  ctx.addMetric('moe_max_load_ratio', tf.scalar(stats.maxLoadRatio));
-  ctx.addMetric('moe_dropped_fraction', tf.scalar(stats.droppedFraction));
-  ctx.addMetric('moe_balance', tf.scalar(stats.balanceLoss));
-  ctx.addMetric('moe_z', tf.scalar(stats.zLoss));
-  ctx.addMetric('moe_router_entropy', tf.scalar(stats.routerEntropy));
+  report.layers.push({ layer, stats });
+  ctx.addMetric('moe_load', stats.load);
+  ctx.addMetric('moe_max_load_ratio', stats.maxLoadRatio);
+  ctx.addMetric('moe_dropped_fraction', stats.droppedFraction);
+  ctx.addMetric('moe_balance', stats.balance);
+  ctx.addMetric('moe_z', stats.zLoss);
+  ctx.addMetric('moe_router_entropy', stats.routerEntropy);
 }

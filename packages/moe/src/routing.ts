@@ -1,12 +1,10 @@
 /**
- * Top-k routing on the CPU: which expert each token-slot goes to, which slots
+ * Top-k routing on the host: which expert each token-slot goes to, which slots
  * a capacity limit drops, and the order each expert sees its tokens in.
  *
- * Selection is data-dependent and has no gradient (tfjs's `topk` has none), so
- * it is computed from the router logits read back once per layer (top-k of the
- * logits is top-k of the softmax); the combine weights that carry the router's
- * gradient are gathered from the probability tensor afterwards with the
- * indices planned here.
+ * The MoE layer routes on the device (`device_routing.ts`) with exactly these
+ * decisions; `routeTokens` is their plain reference (tests, tools) and
+ * {@link RoutingPlan} the shape `MoeModule.lastRouting` reports them in.
  *
  * @module
  */
@@ -41,7 +39,7 @@ export interface RoutingPlan {
   readonly expertCounts: readonly number[];
   /** `[E]`: slots the router sent to each expert before the capacity limit; they sum to N·k. */
   readonly routedCounts: readonly number[];
-  /** Slots dropped by the capacity limit (`N·k − S`). */
+  /** Slots dropped by the capacity limit (`N·k − S`; from a layer's `lastRouting`: valid slots − S). */
   readonly dropped: number;
 }
 

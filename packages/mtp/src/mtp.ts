@@ -5,6 +5,7 @@ import {
   crossEntropy,
   rmsNorm,
   sumTensors,
+  type ForwardContext,
   type LayerModule,
   type ObjectiveModule,
   type ObjectiveOutput,
@@ -72,7 +73,16 @@ export interface MtpPrediction {
  */
 export interface MtpModule extends ObjectiveModule {
   /** Runs the k modules on `rows: [B, T+1]` from the main model's final state `[B·T, D']`. Caller owns the tensors. */
-  predict(rows: tf.Tensor2D, finalState: tf.Tensor2D, ctx: import('@vwn/core').ForwardContext): MtpPrediction[];
+  predict(rows: tf.Tensor2D, finalState: tf.Tensor2D, ctx: ForwardContext): MtpPrediction[];
+}
+
+/**
+ * `ctx` with `validPositions` set: derived with `Object.create`, so every
+ * sink and field of the caller's context (and its identity as the prototype)
+ * carries over.
+ */
+function withValidPositions(ctx: ForwardContext, valid: tf.Tensor1D): ForwardContext {
+  return Object.create(ctx, { validPositions: { value: valid, enumerable: true } }) as ForwardContext;
 }
 
 /** RMSNorm of each d_b-wide segment of `[N, n·d_b]` with a shared `[d_b]` gain. */
@@ -95,7 +105,8 @@ function segmentNorm(x: tf.Tensor2D, gain: tf.Variable, segmentWidth: number): t
  * L = L_main + λ · mean_i CE(logits_i, token_{t+i+1})
  * ```
  * Positions with no target (`t + i + 1 > T`) are masked out of L_i, not
- * padded into it. For a baseline model (m = n = 1) W_blk is DeepSeek-V3's
+ * padded into it, and marked in the module layer's
+ * `ForwardContext.validPositions` (so an MoE FFN routes only real positions). For a baseline model (m = n = 1) W_blk is DeepSeek-V3's
  * dense 2D → D projection. The modules only train the model: evaluation of
  * next-token loss and generation never run them, and a checkpoint with MTP
  * loads into a model without it (its `objectives.mtp.*` tensors are ignored).
@@ -158,8 +169,10 @@ export const multiTokenPrediction: PluginDefinition<'objective', MtpConfig> = {
           const hn = segmentNorm(h, mod.hNorm, db); // [N, D']
           const pair = tf.concat([e.reshape([N * n, db]), hn.reshape([N * n, db])], 1); // [N·n, 2·d_b]
           const x = tf.matMul(pair, mod.proj).reshape([N, width]) as tf.Tensor2D; // x_j = [e_j ; h_j]·W_blk → [N, D']
-          const state = mod.layer.forward(x, fctx); // H'_i: [N, D']
-          return { state, logits: parts.head.logits(state, fctx), targets: shifted(i + 1), mask };
+          // The layer sees which positions carry data: filler positions take no MoE capacity and stay out of its statistics.
+          const lctx = withValidPositions(fctx, mask);
+          const state = mod.layer.forward(x, lctx); // H'_i: [N, D']
+          return { state, logits: parts.head.logits(state, lctx), targets: shifted(i + 1), mask };
         });
         if (h !== finalState) h.dispose();
         h = step.state;

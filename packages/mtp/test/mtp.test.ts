@@ -10,6 +10,7 @@ import {
   restoreWeights,
   type Model,
   type ModelConfig,
+  registerPlugin,
 } from '@vwn/core';
 import { saveCheckpoint, loadCheckpoint } from '@vwn/core/node';
 import { mtp, type MtpModule } from '@vwn/mtp';
@@ -149,6 +150,29 @@ describe('mtp objective', () => {
     expect(Array.from(without.logits(ids).dataSync())).toEqual(Array.from(withMtp.logits(ids).dataSync()));
     withMtp.dispose();
     without.dispose();
+  });
+
+  it('module layers see the CE mask as ForwardContext.validPositions; the main model sees none', () => {
+    // A probe FFN (adds nothing) that records what each forward's context says.
+    const seen: Array<number[] | null> = [];
+    registerPlugin({
+      specificationVersion: 'v1', kind: 'ffn', id: 'probe-valid-positions', description: 'test probe',
+      parseConfig: () => ({}),
+      create: () => ({
+        forward: (x, ctx) => {
+          seen.push(ctx.validPositions ? Array.from(ctx.validPositions.dataSync()) : null);
+          return tf.mul(x, 0) as tf.Tensor2D;
+        },
+        flopsPerToken: () => 0,
+      }),
+    });
+    const model = assembleModel({ ...dims, ffn: { use: 'probe-valid-positions' }, objectives: [mtp({ depth: 2 })] });
+    const rows = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]], undefined, 'int32'); // B = 2, T = 7
+    const { total, terms, metrics } = model.loss(rows, { training: true });
+    const row = (i: number) => Array.from({ length: 7 }, (_, t) => (t + i + 1 <= 7 ? 1 : 0));
+    expect(seen).toEqual([null, [...row(1), ...row(1)], [...row(2), ...row(2)]]);
+    tf.dispose([rows, total, ...Object.values(terms), ...Object.values(metrics)]);
+    model.dispose();
   });
 
   it('masked positions contribute nothing to a module loss', () => {
