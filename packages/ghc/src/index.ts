@@ -42,6 +42,8 @@ export {
   streamSumHead,
   hyperConnections,
   fracConnections,
+  virtualWidth,
+  type VirtualWidthOptions,
   type HyperConnectionsConfig,
   type FracConnectionsConfig,
   type StreamCopiesConfig,
