@@ -246,14 +246,14 @@ export const streamSumHead: PluginDefinition<'head', StreamSumHeadConfig> = {
  * assembleModel({ vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32, ...preset });
  * ```
  */
-export interface ConnectionPreset {
+export type ConnectionPreset = {
   /** The `embedding` section. */
   readonly embedding: PluginSection;
   /** The `connection` section. */
   readonly connection: PluginSection;
   /** The `head` section. */
   readonly head: PluginSection;
-}
+};
 
 /**
  * Hyper-Connections preset (PAPER.md §11): `stream-copies` embedding,

@@ -10,7 +10,7 @@ import {
   type ModelConfig,
 } from '@vwn/core';
 import '@vwn/embedding';
-import { dynamicGhcConnection, ghcConnection } from '@vwn/ghc';
+import { dynamicGhcConnection, ghcConnection, virtualWidth } from '@vwn/ghc';
 import {
   buildContext,
   copyParams,
@@ -286,10 +286,11 @@ describe('accounting (PAPER.md §9)', () => {
 describe('config errors name the field', () => {
   const bad = (cfg: Partial<ModelConfig>) => () => assembleModel({ ...dims, ...cfg } as ModelConfig);
   it.each([
-    [{ embedding: { use: 'over-width', m: 8, n: 16 }, connection: { use: 'ghc', m: 8, n: 8 } }, 'connection.n', /8 does not match the embedding's n = 16/],
-    [{ embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 8, n: 16 } }, 'connection.m', /8 does not match the embedding's m = 4/],
-    [{ connection: { use: 'dynamic-ghc', m: 2, n: 4 } }, 'connection.n', /4 does not match the embedding's n = 1/],
-    [{ embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'residual' } }, 'connection.use', /use a GHC connection/],
+    [{ embedding: { use: 'over-width', m: 8, n: 16 }, connection: { use: 'ghc', m: 8, n: 8 } }, 'connection.n', /says m = 8, n = 8 but the embedding makes m = 8, n = 16; .*delete "m", "n" and "r" from "connection"/],
+    [{ embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 8, n: 16 } }, 'connection.m', /says m = 8, n = 16 but the embedding makes m = 4, n = 16/],
+    [{ embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 4, r: 2 } }, 'connection.r', /says m = 4, n = 8 but the embedding makes m = 4, n = 16/],
+    [{ connection: { use: 'dynamic-ghc', m: 2, n: 4 } }, 'connection.n', /the embedding makes m = 1, n = 1/],
+    [{ embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'residual' } }, 'connection.use', /"residual" needs a carried state of width D = 8, .*D' = 16; use a connection that reads a wide state/],
     [{ connection: { use: 'ghc', m: 3, n: 3 } }, 'connection.m', /must divide dModel = 8/],
     [{ connection: { use: 'ghc', m: 4, r: 1.3 } }, 'connection.r', /m·r = 4·1.3 = 5.2 must be an integer/],
     [{ connection: { use: 'ghc', m: 4, n: 2 } }, 'connection.n', /must be >= m = 4/],
@@ -305,6 +306,20 @@ describe('config errors name the field', () => {
       expect((e as ConfigError).field).toBe(field);
       expect((e as Error).message).toMatch(message);
     }
+  });
+
+  it('one VWN section: the connection takes m, n from the embedding; v1 configs that repeat them resolve the same', () => {
+    const v2 = resolveModelConfig({ ...dims, embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc' } }).resolvedConfig;
+    const v1 = resolveModelConfig({ ...dims, embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 4, n: 16 } }).resolvedConfig;
+    const preset = resolveModelConfig({ ...dims, ...virtualWidth({ m: 4, n: 16 }) }).resolvedConfig;
+    expect(v2.connection).toEqual({ use: 'dynamic-ghc', m: 4, n: 16 }); // what v1 checkpoints hold
+    expect(v1).toEqual(v2);
+    expect(preset).toEqual(v2);
+    expect(resolveModelConfig(v2).resolvedConfig).toEqual(v2); // parses back to itself
+    expect(virtualWidth({ m: 4, n: 8, dynamic: false })).toEqual({
+      embedding: { use: 'over-width', m: 4, n: 8 }, connection: { use: 'ghc' }, head: { use: 'over-width' },
+    });
+    expect(resolveModelConfig({ ...dims, connection: { use: 'ghc' } }).resolvedConfig.connection).toEqual({ use: 'ghc', m: 1, n: 1 });
   });
 
   it('frac-connections / n = m run on the standard embedding (a D-wide state splits any way)', () => {
