@@ -446,7 +446,9 @@ export class Model {
   forward(ids: tf.Tensor2D, ctx: ForwardContext, opts: { collectStates?: boolean } = {}): { state: tf.Tensor2D; states: tf.Tensor2D[] } {
     const [B, T] = ids.shape;
     const states: tf.Tensor2D[] = [];
-    let state = this.embedding.embed(ids.reshape([B * T]) as tf.Tensor1D, ctx); // [N, D']
+    const flat = ids.reshape([B * T]) as tf.Tensor1D;
+    let state = this.embedding.embed(flat, ctx); // [N, D']
+    flat.dispose();
     if (opts.collectStates) states.push(state);
     for (const layer of this.layers) {
       const next = layer.forward(state, ctx); // [N, D']

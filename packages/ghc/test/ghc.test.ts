@@ -1,11 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   assembleModel,
   checkGradients,
   ConfigError,
   createForwardContext,
+  loadModelFromCheckpoint,
   resolveModelConfig,
+  saveCheckpoint,
   type Model,
   type ModelConfig,
 } from '@vwn/core';
@@ -320,6 +325,29 @@ describe('config errors name the field', () => {
       embedding: { use: 'over-width', m: 4, n: 8 }, connection: { use: 'ghc' }, head: { use: 'over-width' },
     });
     expect(resolveModelConfig({ ...dims, connection: { use: 'ghc' } }).resolvedConfig.connection).toEqual({ use: 'ghc', m: 1, n: 1 });
+  });
+
+  it('a checkpoint written by specification v1 (resolved config repeats m, n) loads to the same logits', async () => {
+    // What a v1 run stored: every section resolved, the connection with its own m and n.
+    const v1Resolved = {
+      ...dims, tieEmbeddings: false, seed: 3,
+      embedding: { use: 'over-width', m: 2, n: 4, factorized: false, initStd: 0.02 },
+      connection: { use: 'dynamic-ghc', m: 2, n: 4 },
+      mixer: { use: 'attention', ropeBase: 10000 }, ffn: { use: 'swiglu', hidden: 12 },
+      head: { use: 'over-width', groupNorm: true }, objectives: [],
+    };
+    const written = assembleModel(v1Resolved);
+    const dir = await mkdtemp(join(tmpdir(), 'vwn-v1-'));
+    const file = join(dir, 'checkpoint.safetensors');
+    const state = { config: { model: v1Resolved }, tokenizer: { kind: 'bytes' }, trainer: { step: 0, tokens: 0, batchIndex: 0, elapsedMs: 0 } };
+    await saveCheckpoint(file, written.params, null, state);
+    const { model } = await loadModelFromCheckpoint(file);
+    expect(model.config).toEqual(v1Resolved);
+    const ids = tokenIds(1, 4, dims.vocabSize);
+    expect(maxAbsDiff(model.logits(ids).arraySync(), written.logits(ids).arraySync())).toBe(0);
+    [model, written].forEach((m) => m.dispose());
+    ids.dispose();
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('frac-connections / n = m run on the standard embedding (a D-wide state splits any way)', () => {
