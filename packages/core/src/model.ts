@@ -586,6 +586,7 @@ export function resolveModelConfig(config: ModelConfig): {
   const dims: ModelDims = { vocabSize, dModel, layers, heads, seqLen, ffnHidden };
 
   let layout: StateLayout = { m: 1, n: 1, segmentWidth: dModel, width: dModel };
+  let embeddingId = '';
   const section = (kind: Exclude<PluginKind, 'objective'>, fallback: string): Resolved & { section: PluginSection } => {
     const raw = r.consume(kind) ?? { use: fallback };
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -594,12 +595,13 @@ export function resolveModelConfig(config: ModelConfig): {
     const use = (raw as Record<string, unknown>)['use'];
     if (typeof use !== 'string') throw new ConfigError(`${kind}.use`, `is required: the ${kind} plugin id (a string), got ${describe(use)}`);
     const def = getPlugin(kind, use, `${kind}.use`) as PluginDefinition<PluginKind, unknown>;
-    const parsed = def.parseConfig(raw as Record<string, unknown>, kind, dims, (kind === 'embedding' ? {} : { layout }) as never);
+    const parsed = def.parseConfig(raw as Record<string, unknown>, kind, dims, (kind === 'embedding' ? {} : { layout, embedding: embeddingId }) as never);
     return { kind, id: use, config: parsed, section: { use, ...(parsed as object) } };
   };
   // The embedding is resolved first: it fixes the layout every other section is parsed against.
   const embedding = section('embedding', 'standard');
   const embeddingDef = getPlugin('embedding', embedding.id);
+  embeddingId = embedding.id;
   if (embeddingDef.stateLayout) layout = embeddingDef.stateLayout(embedding.config, dims);
   const width = layout.width;
   const wide = width !== dModel;
@@ -635,7 +637,7 @@ export function resolveModelConfig(config: ModelConfig): {
     if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new ConfigError(path, `expected an object like {"use": id, ...}, got ${describe(o)}`);
     const use = (o as Record<string, unknown>)['use'];
     if (typeof use !== 'string') throw new ConfigError(`${path}.use`, `is required: the objective plugin id, got ${describe(use)}`);
-    const parsed = getPlugin('objective', use, `${path}.use`).parseConfig(o as Record<string, unknown>, path, dims, { layout });
+    const parsed = getPlugin('objective', use, `${path}.use`).parseConfig(o as Record<string, unknown>, path, dims, { layout, embedding: embeddingId });
     objectives.push({ kind: 'objective', id: use, config: parsed });
     objectiveSections.push({ use, ...(parsed as object) });
   });

@@ -464,12 +464,14 @@ export type ParseContextOf<K extends PluginKind> = K extends 'embedding' ? Recor
  *
  * @example
  * ```ts
- * const ctx: ParseContext = { layout: virtualLayout({ m: 4, n: 16 }, 128) };
+ * const ctx: ParseContext = { layout: virtualLayout({ m: 4, n: 16 }, 128), embedding: 'standard' };
  * ```
  */
 export interface ParseContext {
   /** The carried-state layout the config's embedding makes. */
   readonly layout: StateLayout;
+  /** The embedding's plugin id (for messages). */
+  readonly embedding: string;
 }
 
 /**

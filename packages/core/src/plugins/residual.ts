@@ -30,12 +30,12 @@ export const residualConnection: PluginDefinition<'connection', ResidualConfig> 
   description: 'plain residual stream h + T(h) (baseline; needs D\' = D)',
   parseConfig(raw, path, dims, ctx) {
     new ConfigReader(raw, path).done();
-    checkWidth(dims.dModel, ctx.layout.width, path);
+    checkWidth(dims.dModel, ctx.layout.width, path, `the "${ctx.embedding}" embedding`);
     return {};
   },
   create(_config, ctx): ConnectionModule {
     const D = ctx.dims.dModel;
-    checkWidth(D, ctx.layout.width, 'connection');
+    checkWidth(D, ctx.layout.width, 'connection', 'the embedding');
     return {
       // state: [N, D] → [N, D]
       apply: (state, sublayer) => tf.tidy(() => tf.add(state, sublayer(state))),
@@ -44,10 +44,10 @@ export const residualConnection: PluginDefinition<'connection', ResidualConfig> 
   },
 };
 
-function checkWidth(D: number, width: number, path: string): void {
+function checkWidth(D: number, width: number, path: string, embedding: string): void {
   if (width === D) return;
   throw new ConfigError(
     `${path}.use`,
-    `"residual" needs a carried state of width D = ${D}, but the embedding produces D' = ${width}; use a connection that reads a wide state (the embedding plugin's package provides one)`,
+    `"residual" needs a carried state of width D = ${D}, but ${embedding} produces D' = ${width}; use a connection that reads a wide state (the embedding plugin's package provides one)`,
   );
 }
