@@ -42,7 +42,7 @@ describe('plugin discovery from package.json manifests (the CLI is the compositi
     registerPluginSource(manifestSource(manifests.filter((m) => m.name === '@vwn/broken-plugins'), { 'ffn:absent-ffn': '@vwn/absent' }));
     await loadPluginsFor({ ffn: { use: 'broken-ffn' } });
     expect(() => getPlugin('ffn', 'broken-ffn')).toThrow(
-      /ffn\.use: ffn plugin "broken-ffn" is not registered: provided by @vwn\/broken-plugins, which failed to load \(.+\); reinstall it or install @vwn\/broken-plugins \(npm install @vwn\/broken-plugins\)/,
+      /ffn\.use: ffn plugin "broken-ffn" is not registered: provided by @vwn\/broken-plugins, which failed to load \(.+\); reinstall it: install @vwn\/broken-plugins \(npm install @vwn\/broken-plugins\)/,
     );
     expect(() => getPlugin('ffn', 'absent-ffn')).toThrow(/provided by @vwn\/absent, which is not installed; install @vwn\/absent \(npm install @vwn\/absent\)/);
     expect(() => getPlugin('ffn', 'nope')).toThrow(/unknown ffn plugin "nope"; allowed: .*"broken-ffn".*"moe".*"swiglu"/);
