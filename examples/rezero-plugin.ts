@@ -15,7 +15,7 @@ export interface RezeroConfig {
 }
 
 export const rezeroConnection: PluginDefinition<'connection', RezeroConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'connection',
   id: 'rezero',
   description: 'ReZero residual h + α·T(h) with a learned scalar gate α per sublayer',

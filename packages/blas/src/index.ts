@@ -29,3 +29,4 @@ export {
   type EnableOptions,
   type MatMulPlan,
 } from './kernels.js';
+export { nativeBackend } from './backend.js';

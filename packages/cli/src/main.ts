@@ -11,6 +11,10 @@ import { STUDIES } from './ablate/studies.js';
 import { benchCommand } from './commands/bench.js';
 import { workerCommand } from './commands/worker.js';
 import { PRESETS } from './presets.js';
+import { installDiscovery } from './discovery.js';
+
+// The composition root: plugin and backend packages are found through their package.json manifests.
+installDiscovery();
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -18,6 +18,10 @@ import {
 import { readCorpusFile } from '@vwn/core/node';
 import { loadEmbeddedCorpus, EMBEDDED_CORPORA, type EmbeddedCorpusName } from '@vwn/datasets';
 import { PRESETS, PRESET_NAMES } from './presets.js';
+import { installDiscovery } from './discovery.js';
+
+// Plugin and backend packages are found through their package.json manifests.
+installDiscovery();
 
 /** Options every command shares. */
 export interface CommonOptions {

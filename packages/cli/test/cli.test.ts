@@ -79,7 +79,7 @@ describe('vwn CLI', () => {
     await writeFile(bad, JSON.stringify({ connection: { use: 'nope' } }));
     const cases: Array<[string[], RegExp]> = [
       [['train', '--preset', 'huge'], /--preset: unknown preset "huge"; allowed: tiny, micro/],
-      [['train', '--config', bad, '--backend', 'cpu', '--out', dir], /connection\.use: unknown connection plugin "nope"; allowed: "residual"/],
+      [['train', '--config', bad, '--backend', 'cpu', '--out', dir], /connection\.use: unknown connection plugin "nope"; allowed: "dynamic-ghc", "frac-connections", "ghc", "hyper-connections", "residual"/],
       [['train', '--backend', 'gpu', '--out', dir], /backend: got "gpu"; allowed: "auto", "cpu", "wasm", "native", "webgpu", "tensorflow"/],
       [['train', '--steps', 'many', '--out', dir], /--steps: expected a number/],
       [['eval', '--out', join(dir, 'none')], /no checkpoint at/],

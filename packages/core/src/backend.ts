@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from './errors.js';
 import { registerVwnKernels } from './kernels/register_all.js';
+import { pluginSources } from './registry.js';
 
 /**
  * Backends a run can ask for. `auto` picks the fastest one available.
@@ -25,20 +26,42 @@ export const BACKENDS = ['auto', 'cpu', 'wasm', 'native', 'webgpu', 'tensorflow'
 export type BackendName = (typeof BACKENDS)[number];
 
 /**
- * Hooks other packages install to provide a backend (e.g. @vwn/kernels-gpu
- * provides `webgpu`). A provider returns the tfjs backend name it registered.
+ * What a backend provider may use: `activate(name)` selects a tfjs backend
+ * (`'wasm'` loads tfjs-backend-wasm first) and registers @vwn/core's kernels on it.
+ *
+ * @example
+ * ```ts
+ * const provider: BackendProvider = async ({ activate }) => { await activate('wasm'); return { backend: 'wasm', note: 'wasm + my kernels' }; };
+ * ```
  */
-const providers = new Map<string, () => Promise<string>>();
+export interface BackendProviderHelpers {
+  activate(name: string): Promise<void>;
+}
 
 /**
- * Registers a backend provider; used by @vwn/kernels-gpu for `webgpu`.
+ * Provides a backend that @vwn/core does not build in (`native`, `webgpu`):
+ * returns the tfjs backend it selected (and a note for the log), or throws
+ * with the reason it cannot (e.g. the native addon is missing).
  *
  * @example
  * ```ts
  * registerBackendProvider('webgpu', async () => { await useWebGpu(); return 'webgpu'; });
  * ```
  */
-export function registerBackendProvider(name: string, provider: () => Promise<string>): void {
+export type BackendProvider = (helpers: BackendProviderHelpers) => Promise<string | { backend: string; note: string }>;
+
+const providers = new Map<string, BackendProvider>();
+
+/**
+ * Registers a backend provider (a package does this on import, or the
+ * application, e.g. the `vwn` CLI from the `"vwn": {"backends": …}` manifests).
+ *
+ * @example
+ * ```ts
+ * registerBackendProvider('webgpu', async () => { await useWebGpu(); return 'webgpu'; });
+ * ```
+ */
+export function registerBackendProvider(name: string, provider: BackendProvider): void {
   providers.set(name, provider);
 }
 
@@ -51,21 +74,31 @@ async function tryImport(name: string): Promise<boolean> {
   }
 }
 
-/**
- * Turns on @vwn/blas (native OpenBLAS/Accelerate matMul + wasm kernel fixes)
- * for the wasm backend when the optional package is installed; null when not.
- */
-async function nativeBlas(): Promise<{ enabled: boolean; note: string } | null> {
-  try {
-    // A computed name, so browser bundlers do not try to bundle the Node-only addon package.
-    const pkg: string = '@vwn/blas';
-    const blas = (await import(/* @vite-ignore */ pkg)) as {
-      enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string };
-    };
-    return blas.enableNativeBlas({ backends: ['wasm'] });
-  } catch {
-    return null;
+/** The provider of `name`: registered, or after asking the plugin sources to load it. */
+async function providerOf(name: string): Promise<BackendProvider | undefined> {
+  for (const s of pluginSources()) {
+    if (providers.has(name)) break;
+    try {
+      await s.loadBackend?.(name);
+    } catch {
+      // reported below with the source's hint
+    }
   }
+  return providers.get(name);
+}
+
+/** Runs a provider; its result as `{backend, note}`. */
+async function runProvider(name: string, provider: BackendProvider): Promise<{ backend: string; note: string }> {
+  const out = await provider({ activate });
+  const result = typeof out === 'string' ? { backend: out, note: name } : out;
+  registerVwnKernels();
+  return result;
+}
+
+/** The error for a backend without a provider, with the sources' hint (which package to install). */
+function noProvider(name: string): ConfigError {
+  const hint = pluginSources().map((s) => s.backendHint?.(name)).find((h) => h !== undefined);
+  return new ConfigError('backend', `"${name}" has no provider registered${hint ? `: ${hint}` : '; import the package that provides it (it calls registerBackendProvider)'}`);
 }
 
 /** Silences tfjs-backend-cpu's "install tfjs-node" banner: `useBackend` already says which backend runs. */
@@ -75,6 +108,7 @@ function quietCpuBanner(): void {
 }
 
 async function activate(name: string): Promise<void> {
+  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   quietCpuBanner();
   if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialize backend "${name}"`);
   await tf.ready();
@@ -87,15 +121,14 @@ async function activate(name: string): Promise<void> {
  * - `cpu`: pure JS, always available, slow matMul.
  * - `wasm`: XNNPACK SIMD (single-threaded in Node); @vwn/core adds the
  *   scatter-add kernel it lacks so embeddings train.
- * - `native`: `wasm` with @vwn/blas's OpenBLAS/Accelerate matMul (≈ 30× faster
- *   training on CPU than plain `wasm`); errors when @vwn/blas or its addon is missing.
- *   The note names the addon in use and why: `prebuilt @vwn/blas-linux-x64-gnu`, or
- *   `source build (no prebuilt for …)`.
- * - `webgpu`: needs @vwn/kernels-gpu (imported on demand).
+ * - `native`, `webgpu`: run the provider registered with
+ *   {@link registerBackendProvider} (by the package that provides it, or through a
+ *   {@link PluginSource}'s `loadBackend`); without one, a {@link ConfigError} with
+ *   the sources' hint (the `vwn` CLI names the package to install).
  * - `tensorflow`: needs `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`
  *   installed by the user (optional peers, loaded by dynamic import).
- * - `auto`: `tensorflow` when installed, else `wasm` (+ @vwn/blas when it loads:
- *   native matMul, or without the addon its pure-JS wasm matMul fix), else `cpu`.
+ * - `auto`: `tensorflow` when installed, else the `native` provider when there is
+ *   one and it succeeds, else `wasm`, else `cpu`.
  *
  * @example
  * ```ts
@@ -112,30 +145,19 @@ export async function useBackend(name: string): Promise<{ backend: string; note:
       await activate('cpu');
       return { backend: 'cpu', note: 'cpu (pure JavaScript)' };
     case 'wasm':
-      await import('@tensorflow/tfjs-backend-wasm');
       await activate('wasm');
       return { backend: 'wasm', note: 'wasm (XNNPACK, single thread)' };
-    case 'native': {
-      await import('@tensorflow/tfjs-backend-wasm');
-      await activate('wasm');
-      const blas = await nativeBlas();
-      if (!blas?.enabled) {
-        throw new ConfigError(
-          'backend',
-          `"native" needs @vwn/blas's addon (prebuilt for Linux x64 glibc in @vwn/blas-linux-x64-gnu; elsewhere built from source: apt-get install libopenblas-dev, then "npm install-scripts approve @vwn/blas && npm rebuild @vwn/blas"): ${blas?.note ?? '@vwn/blas is not installed'}`,
-        );
-      }
-      return { backend: 'wasm', note: `native: wasm + ${blas.note}` };
-    }
+    case 'native':
     case 'webgpu': {
-      let provider = providers.get('webgpu');
-      if (!provider && (await tryImport('@vwn/kernels-gpu'))) provider = providers.get('webgpu');
-      if (!provider) {
-        throw new ConfigError('backend', '"webgpu" needs @vwn/kernels-gpu (npm install @vwn/kernels-gpu)');
+      const provider = await providerOf(name);
+      if (!provider) throw noProvider(name);
+      try {
+        const { backend, note } = await runProvider(name, provider);
+        return { backend, note: note === name ? note : `${name}: ${note}` };
+      } catch (e) {
+        if (e instanceof ConfigError) throw e;
+        throw new ConfigError('backend', `"${name}" is not available: ${(e as Error).message}`);
       }
-      const b = await provider();
-      registerVwnKernels();
-      return { backend: b, note: `webgpu` };
     }
     case 'tensorflow': {
       for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
@@ -157,17 +179,19 @@ export async function useBackend(name: string): Promise<{ backend: string; note:
         }
       }
       try {
-        await import('@tensorflow/tfjs-backend-wasm');
         await activate('wasm');
-        const blas = await nativeBlas();
-        if (blas?.enabled) return { backend: 'wasm', note: `auto: using wasm + ${blas.note}` };
-        return {
-          backend: 'wasm',
-          note: `auto: using wasm${blas ? ` (${blas.note})` : ' (install @vwn/blas, or @tensorflow/tfjs-node, for a faster backend)'}`,
-        };
       } catch {
         await activate('cpu');
         return { backend: 'cpu', note: 'auto: using cpu (wasm failed to load)' };
+      }
+      const native = await providerOf('native');
+      if (!native) return { backend: 'wasm', note: 'auto: using wasm (no "native" provider; install one, or @tensorflow/tfjs-node, for a faster backend)' };
+      try {
+        const { backend, note } = await runProvider('native', native);
+        return { backend, note: `auto: using ${note}` };
+      } catch (e) {
+        await activate('wasm');
+        return { backend: 'wasm', note: `auto: using wasm (${(e as Error).message})` };
       }
     }
   }

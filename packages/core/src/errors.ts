@@ -151,3 +151,24 @@ export class MemoryLimitError extends VwnError {
     this.availableBytes = availableBytes;
   }
 }
+
+/**
+ * A plugin definition implements another version of the plugin specification
+ * than this @vwn/core (e.g. a `v1` plugin under core's `v2`). The message says
+ * what to change.
+ *
+ * @example
+ * ```ts
+ * try { registerPlugin(oldDefinition); }
+ * catch (e) { if (e instanceof PluginSpecificationError) console.error(e.plugin, e.message); }
+ * ```
+ */
+export class PluginSpecificationError extends VwnError {
+  /** `kind:id` of the plugin. */
+  readonly plugin: string;
+  constructor(plugin: string, message: string) {
+    super(`plugin ${plugin}: ${message}`);
+    this.name = 'PluginSpecificationError';
+    this.plugin = plugin;
+  }
+}

@@ -33,8 +33,8 @@ export type FusedOpsName = keyof FusedOps & string;
 const fused = new Map<FusedOpsName, { readonly ops: FusedOps[FusedOpsName]; readonly backends: readonly string[] }>();
 
 /**
- * Offers fused implementations of a group of ops for some backends (e.g.
- * @vwn/kernels-gpu registers `'dghc'` for `webgpu`). A plugin asks with
+ * Offers fused implementations of a group of ops for some backends (e.g. a
+ * WebGPU kernel package registers `'dghc'` for `webgpu`). A plugin asks with
  * {@link getFusedOps} and falls back to its own tfjs formulation when none
  * is registered for the active backend, so every other backend keeps the
  * reference path. `ops` must have the group's type in {@link FusedOps}

@@ -5,7 +5,9 @@ import { crossEntropy, rmsNorm, sumTensors } from './nn.js';
 import { ParameterStore, type ParamScope } from './params.js';
 import type {
   BuildContext,
+  BuildContextOf,
   ConnectionModule,
+  Disposable,
   EmbeddingModule,
   ForwardContext,
   HeadModule,
@@ -13,6 +15,7 @@ import type {
   ModelDims,
   ModelParts,
   ObjectiveModule,
+  PluginDefinition,
   PluginKind,
   StateLayout,
   SublayerModule,
@@ -33,7 +36,7 @@ import './plugins/register_builtin.js';
  * ```
  */
 export interface PluginSection {
-  /** The plugin id, e.g. `"dynamic-ghc"`. */
+  /** The plugin id, e.g. `"swiglu"`. */
   readonly use: string;
   /** The plugin's own fields, validated by its `parseConfig`. */
   readonly [field: string]: unknown;
@@ -42,8 +45,8 @@ export interface PluginSection {
 /**
  * The model part of a config, plain JSON. Plugin sections default to the
  * baseline (`standard` embedding, `residual` connection, `attention` mixer,
- * `swiglu` FFN, and the `lm` head — or `over-width` when the embedding makes
- * the state wider than D).
+ * `swiglu` FFN, and the `lm` head — or the embedding plugin's `defaultHead`
+ * when it makes the state wider than D).
  *
  * @example
  * ```ts
@@ -107,11 +110,11 @@ export interface ModelConfig {
   /**
    * Output head (PAPER.md §6).
    *
-   * @defaultValue `{ use: 'lm' }`, or `{ use: 'over-width' }` when the embedding's D' differs from D
+   * @defaultValue `{ use: 'lm' }`, or the embedding plugin's `defaultHead` when its D' differs from D
    */
   readonly head?: PluginSection;
   /**
-   * Extra training objectives, e.g. `[{ use: 'mtp' }]` (PAPER.md §7).
+   * Extra training objectives, e.g. Multi-Token Prediction (PAPER.md §7).
    *
    * @defaultValue `[]`
    */
@@ -312,7 +315,7 @@ export interface ResolvedModelConfig extends ModelDims {
   /**
    * Resolved head section.
    *
-   * @defaultValue `{ use: 'lm' }` (`{ use: 'over-width', groupNorm: true }` for a wide state)
+   * @defaultValue `{ use: 'lm' }` (the embedding plugin's `defaultHead` for a wide state)
    */
   readonly head: PluginSection;
   /**
@@ -351,6 +354,10 @@ class TransformerLayer implements LayerModule {
     return this.mixer.flopsPerToken() + this.ffn.flopsPerToken() + this.mixerConnection.flopsPerToken() +
       this.ffnConnection.flopsPerToken() + 8 * this.dModel;
   }
+
+  dispose(): void {
+    for (const m of [this.mixer, this.mixerConnection, this.ffn, this.ffnConnection]) m.dispose?.();
+  }
 }
 
 /**
@@ -373,29 +380,33 @@ export class Model {
   readonly objectives: ReadonlyArray<{ readonly id: string; readonly module: ObjectiveModule }>;
   private readonly rows: Array<{ component: string; plugin: string; module: { flopsPerToken(): number; activeParams?(): number } }> = [];
 
+  /** Every module built for this model (objectives' layers included), for {@link Model.dispose}. */
+  private readonly built: Disposable[] = [];
+
   constructor(readonly config: ResolvedModelConfig, resolved: Record<string, Resolved>, objectiveSections: Resolved[]) {
     const dims: ModelDims = config;
     this.params = new ParameterStore(config.seed);
     const trivial: StateLayout = { m: 1, n: 1, segmentWidth: config.dModel, width: config.dModel };
-    const base = { dims, seed: config.seed, tieEmbeddings: config.tieEmbeddings };
-    const build = <K extends PluginKind>(kind: K, scope: ParamScope, extra: Partial<BuildContext>) => {
-      const r = resolved[kind]!;
-      return getPlugin(kind, r.id).create(r.config, { ...base, layout: this.layout ?? trivial, params: scope, ...extra });
+    const base = (params: ParamScope): BuildContext => ({ dims, seed: config.seed, tieEmbeddings: config.tieEmbeddings, layout: this.layout ?? trivial, params });
+    const build = <K extends PluginKind>(kind: K, ctx: BuildContextOf<K>, id = resolved[kind]!.id, config_ = resolved[kind]!.config, field?: string) => {
+      const module = getPlugin(kind, id, field).create(config_, ctx);
+      this.built.push(module);
+      return module;
     };
 
-    this.embedding = build('embedding', this.params.scope('embedding'), { layout: trivial });
+    this.embedding = build('embedding', base(this.params.scope('embedding')));
     this.track('embedding', resolved['embedding']!.id, this.embedding);
     this.layout = this.embedding.layout;
 
     const createLayer = (scope: ParamScope, l: number, track: boolean): LayerModule => {
-      const site = (sublayer: 'mixer' | 'ffn') => ({ layer: l, sublayer, index: 2 * l + (sublayer === 'ffn' ? 1 : 0) });
+      const at = (name: string, sublayer: 'mixer' | 'ffn') => ({ ...base(scope.scope(name)), site: { layer: l, sublayer, index: 2 * l + (sublayer === 'ffn' ? 1 : 0) } });
       const gain = (name: string) => scope.create(`${name}.gain`, [config.dModel], { kind: 'ones' }, { decay: false });
       const mixerNorm = gain('mixer_norm');
-      const mixer = build('mixer', scope.scope('mixer'), { site: site('mixer') });
-      const mixerConnection = build('connection', scope.scope('mixer_connection'), { site: site('mixer') });
+      const mixer = build('mixer', at('mixer', 'mixer'));
+      const mixerConnection = build('connection', at('mixer_connection', 'mixer'));
       const ffnNorm = gain('ffn_norm');
-      const ffn = build('ffn', scope.scope('ffn'), { site: site('ffn') });
-      const ffnConnection = build('connection', scope.scope('ffn_connection'), { site: site('ffn') });
+      const ffn = build('ffn', at('ffn', 'ffn'));
+      const ffnConnection = build('connection', at('ffn_connection', 'ffn'));
       if (track) {
         const p = scope.prefix;
         const norm = { flopsPerToken: () => 4 * config.dModel };
@@ -413,26 +424,13 @@ export class Model {
     for (let l = 0; l < config.layers; l++) layers.push(createLayer(this.params.scope(`layers.${l}`), l, true));
     this.layers = layers;
 
-    this.head = build('head', this.params.scope('head'), { embedding: this.embedding });
+    this.head = build('head', { ...base(this.params.scope('head')), embedding: this.embedding });
     this.track('head', resolved['head']!.id, this.head);
 
-    const parts: ModelParts = {
-      embedding: this.embedding,
-      head: this.head,
-      createLayer: (scope, l) => {
-        const layer = createLayer(scope, l, false);
-        return layer;
-      },
-    };
+    const parts: ModelParts = { embedding: this.embedding, head: this.head, createLayer: (scope, l) => createLayer(scope, l, false) };
     this.objectives = objectiveSections.map((o, i) => {
       const scope = this.params.scope(objectiveSections.length === 1 ? `objectives.${o.id}` : `objectives.${i}.${o.id}`);
-      const module = getPlugin('objective', o.id, `objectives[${i}].use`).create(o.config, {
-        ...base,
-        layout: this.layout,
-        params: scope,
-        embedding: this.embedding,
-        parts,
-      });
+      const module = build('objective', { ...base(scope), embedding: this.embedding, parts }, o.id, o.config, `objectives[${i}].use`);
       this.track(scope.prefix, o.id, module);
       return { id: o.id, module };
     });
@@ -449,7 +447,9 @@ export class Model {
   forward(ids: tf.Tensor2D, ctx: ForwardContext, opts: { collectStates?: boolean } = {}): { state: tf.Tensor2D; states: tf.Tensor2D[] } {
     const [B, T] = ids.shape;
     const states: tf.Tensor2D[] = [];
-    let state = this.embedding.embed(ids.reshape([B * T]) as tf.Tensor1D, ctx); // [N, D']
+    const flat = ids.reshape([B * T]) as tf.Tensor1D;
+    let state = this.embedding.embed(flat, ctx); // [N, D']
+    flat.dispose();
     if (opts.collectStates) states.push(state);
     for (const layer of this.layers) {
       const next = layer.forward(state, ctx); // [N, D']
@@ -526,8 +526,14 @@ export class Model {
     };
   }
 
-  /** Frees every parameter. */
+  /**
+   * Frees everything the model holds: each module's own tensors (its
+   * `dispose()`, e.g. attention's RoPE tables and causal mask) and every
+   * parameter. Afterwards `tf.memory().numTensors` is back where it was
+   * before {@link assembleModel}.
+   */
   dispose(): void {
+    for (const m of this.built.splice(0)) m.dispose?.();
     this.params.dispose();
   }
 }
@@ -580,6 +586,8 @@ export function resolveModelConfig(config: ModelConfig): {
   const seed = r.int('seed', { default: 0, min: 0 });
   const dims: ModelDims = { vocabSize, dModel, layers, heads, seqLen, ffnHidden };
 
+  let layout: StateLayout = { m: 1, n: 1, segmentWidth: dModel, width: dModel };
+  let embeddingId = '';
   const section = (kind: Exclude<PluginKind, 'objective'>, fallback: string): Resolved & { section: PluginSection } => {
     const raw = r.consume(kind) ?? { use: fallback };
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -587,34 +595,39 @@ export function resolveModelConfig(config: ModelConfig): {
     }
     const use = (raw as Record<string, unknown>)['use'];
     if (typeof use !== 'string') throw new ConfigError(`${kind}.use`, `is required: the ${kind} plugin id (a string), got ${describe(use)}`);
-    const def = getPlugin(kind, use, `${kind}.use`);
-    const parsed = def.parseConfig(raw as Record<string, unknown>, kind, dims);
+    const def = getPlugin(kind, use, `${kind}.use`) as PluginDefinition<PluginKind, unknown>;
+    const parsed = def.parseConfig(raw as Record<string, unknown>, kind, dims, (kind === 'embedding' ? {} : { layout, embedding: embeddingId }) as never);
     return { kind, id: use, config: parsed, section: { use, ...(parsed as object) } };
   };
+  // The embedding is resolved first: it fixes the layout every other section is parsed against.
   const embedding = section('embedding', 'standard');
+  const embeddingDef = getPlugin('embedding', embedding.id);
+  embeddingId = embedding.id;
+  if (embeddingDef.stateLayout) layout = embeddingDef.stateLayout(embedding.config, dims);
+  const width = layout.width;
+  const wide = width !== dModel;
   const connection = section('connection', 'residual');
   const mixer = section('mixer', 'attention');
   const ffn = section('ffn', 'swiglu');
   // The head defaults to what the embedding's width needs.
-  const layoutOf = getPlugin('embedding', embedding.id).stateLayout;
-  const width = layoutOf ? layoutOf(embedding.config, dims).width : dModel;
-  const wide = width !== dModel;
-  if (wide && connection.id === 'residual') {
-    // Say so before the head (whose default then needs @vwn/ghc) can fail with a misleading message.
-    throw new ConfigError(
-      'connection.use',
-      `"residual" needs a carried state of width D = ${dModel}, but the "${embedding.id}" embedding produces D' = ${width}; ` +
-        'use a GHC connection ("ghc", "dynamic-ghc", from @vwn/ghc) with the embedding\'s m and n in "connection"',
-    );
+  if (wide && (config as unknown as Record<string, unknown>)['head'] === undefined) {
+    const fallback = embeddingDef.defaultHead;
+    if (fallback === undefined) {
+      throw new ConfigError('head', `the "${embedding.id}" embedding makes a state of width D' = ${width} and names no default head; set "head" to a head that reads a wide state`);
+    }
+    if (!listPlugins('head').some((d) => d.id === fallback)) {
+      try {
+        getPlugin('head', fallback, 'head');
+      } catch (e) {
+        throw new ConfigError(
+          'head',
+          `the "${embedding.id}" embedding makes a state of width D' = ${width}, so the head defaults to "${fallback}", which is not registered${e instanceof ConfigError ? ` (${e.message.replace(/^head: /, '')})` : ''}; ` +
+            'load the package that provides it, or set "head" to a head that reads a wide state',
+        );
+      }
+    }
   }
-  if (wide && (config as unknown as Record<string, unknown>)['head'] === undefined && !listPlugins('head').some((d) => d.id === 'over-width')) {
-    throw new ConfigError(
-      'head',
-      `the "${embedding.id}" embedding makes a state of width D' = ${width}, so the head defaults to "over-width" from @vwn/ghc, which is not loaded; ` +
-        'install and import @vwn/ghc, or set "head" to a head that reads a wide state',
-    );
-  }
-  const head = section('head', wide ? 'over-width' : 'lm');
+  const head = section('head', wide ? embeddingDef.defaultHead! : 'lm');
 
   const rawObjectives = r.consume('objectives') ?? [];
   if (!Array.isArray(rawObjectives)) throw new ConfigError('objectives', `expected an array of {"use": id, ...}, got ${describe(rawObjectives)}`);
@@ -622,10 +635,10 @@ export function resolveModelConfig(config: ModelConfig): {
   const objectiveSections: PluginSection[] = [];
   rawObjectives.forEach((o: unknown, i: number) => {
     const path = `objectives[${i}]`;
-    if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new ConfigError(path, `expected an object like {"use": "mtp"}, got ${describe(o)}`);
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new ConfigError(path, `expected an object like {"use": id, ...}, got ${describe(o)}`);
     const use = (o as Record<string, unknown>)['use'];
     if (typeof use !== 'string') throw new ConfigError(`${path}.use`, `is required: the objective plugin id, got ${describe(use)}`);
-    const parsed = getPlugin('objective', use, `${path}.use`).parseConfig(o as Record<string, unknown>, path, dims);
+    const parsed = getPlugin('objective', use, `${path}.use`).parseConfig(o as Record<string, unknown>, path, dims, { layout, embedding: embeddingId });
     objectives.push({ kind: 'objective', id: use, config: parsed });
     objectiveSections.push({ use, ...(parsed as object) });
   });

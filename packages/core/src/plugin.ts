@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { ParamScope } from './params.js';
 
 /**
- * Plugin interfaces of @vwn/core, specification version `v1`.
+ * Plugin interfaces of @vwn/core, specification version `v2`.
  *
  * A model is a stack of swappable parts, each named by a plugin id in a plain
  * JSON config. The data flow for a batch of `B` rows of `T` tokens (`N = B·T`):
@@ -23,11 +23,17 @@ import type { ParamScope } from './params.js';
  *
  * @example
  * ```ts
- * SPECIFICATION_VERSION; // 'v1'
+ * SPECIFICATION_VERSION; // 'v2'
  * listPlugins().every((d) => d.specificationVersion === SPECIFICATION_VERSION); // true
  * ```
+ *
+ * v2 differs from v1 in three ways (docs/architecture.md, "Migrating from
+ * specification v1"): `create` gets a context typed per kind
+ * ({@link BuildContextOf}); `parseConfig` gets a fourth argument with the
+ * embedding's layout ({@link ParseContextOf}); modules may hold tensors and
+ * free them in `dispose()` ({@link Disposable}).
  */
-export const SPECIFICATION_VERSION = 'v1' as const;
+export const SPECIFICATION_VERSION = 'v2' as const;
 
 /**
  * The kinds of plugin a model is assembled from.
@@ -82,7 +88,7 @@ export interface ModelDims {
  *
  * @example
  * ```ts
- * // over-width embedding with m = 8, n = 32 at D = 64 (r = 4):
+ * // a virtual-width embedding with m = 8, n = 32 at D = 64 (r = 4):
  * const layout: StateLayout = virtualLayout({ m: 8, n: 32 }, 64);
  * // { m: 8, n: 32, segmentWidth: 8, width: 256 }
  * model.layout; // the baseline's: { m: 1, n: 1, segmentWidth: D, width: D }
@@ -154,6 +160,27 @@ export interface Accountable {
 }
 
 /**
+ * Lifecycle of a module: one that holds tensors of its own (not parameters,
+ * which the model's {@link ParamScope} owns), such as attention's RoPE tables
+ * and causal mask, frees them in `dispose()`. `Model.dispose()` calls it on
+ * every module it built, then frees the parameters.
+ *
+ * @example
+ * ```ts
+ * const mask = tf.keep(tf.linalg.bandPart(tf.ones([T, T]), -1, 0)); // built once in create
+ * const mixer: SublayerModule = {
+ *   forward: (x) => causalMix(x, mask),
+ *   flopsPerToken: () => 2 * T * D,
+ *   dispose: () => mask.dispose(),
+ * };
+ * ```
+ */
+export interface Disposable {
+  /** Frees the tensors the module holds (optional: modules that hold none omit it). */
+  dispose?(): void;
+}
+
+/**
  * A sublayer body: `[N, D] → [N, D]`, including its own pre-norm.
  *
  * @example
@@ -175,7 +202,7 @@ export type Sublayer = (x: tf.Tensor2D) => tf.Tensor2D;
  * emb.layout.width; // D'
  * ```
  */
-export interface EmbeddingModule extends Accountable {
+export interface EmbeddingModule extends Accountable, Disposable {
   /** The carried-state layout this embedding produces; fixes D' for the model. */
   readonly layout: StateLayout;
   /** `ids: [N]` int32 → `H⁰: [N, D']`. */
@@ -197,7 +224,7 @@ export interface EmbeddingModule extends Accountable {
  * };
  * ```
  */
-export interface ConnectionModule extends Accountable {
+export interface ConnectionModule extends Accountable, Disposable {
   /** `state: [N, D']` → new state `[N, D']`, calling `sublayer` once on `[N, D]`. */
   apply(state: tf.Tensor2D, sublayer: Sublayer, ctx: ForwardContext): tf.Tensor2D;
 }
@@ -212,7 +239,7 @@ export interface ConnectionModule extends Accountable {
  * const y = half.forward(tf.ones([4, D]), ctx); // [4, D]
  * ```
  */
-export interface SublayerModule extends Accountable {
+export interface SublayerModule extends Accountable, Disposable {
   /** `x: [N, D]` (already pre-normed) → `[N, D]`. */
   forward(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
 }
@@ -228,7 +255,7 @@ export interface SublayerModule extends Accountable {
  * ctx.dispose();
  * ```
  */
-export interface HeadModule extends Accountable {
+export interface HeadModule extends Accountable, Disposable {
   /** `state: [N, D']` → `[N, V]`. */
   logits(state: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
 }
@@ -239,11 +266,11 @@ export interface HeadModule extends Accountable {
  * @example
  * ```ts
  * // inside an objective plugin's create(config, ctx): a fresh layer from the model's plugins
- * const layer: LayerModule = ctx.parts!.createLayer(ctx.params.scope('layer'), ctx.dims.layers);
+ * const layer: LayerModule = ctx.parts.createLayer(ctx.params.scope('layer'), ctx.dims.layers);
  * const next = layer.forward(x, fctx); // [N, D'] → [N, D']
  * ```
  */
-export interface LayerModule extends Accountable {
+export interface LayerModule extends Accountable, Disposable {
   /** `state: [N, D']` → new state `[N, D']` after both sublayers. */
   forward(state: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
 }
@@ -293,11 +320,11 @@ export interface ObjectiveOutput {
  *
  * @example
  * ```ts
- * const mtpModule: ObjectiveModule = model.objectives[0]!.module; // with objectives: [{ use: 'mtp' }]
- * const { loss, terms } = mtpModule.compute({ rows, finalState, ctx });
+ * const objective: ObjectiveModule = model.objectives[0]!.module; // the first of config.objectives
+ * const { loss, terms } = objective.compute({ rows, finalState, ctx });
  * ```
  */
-export interface ObjectiveModule extends Accountable {
+export interface ObjectiveModule extends Accountable, Disposable {
   /** Adds this objective to the loss of one forward pass. */
   compute(input: ObjectiveInput): ObjectiveOutput;
 }
@@ -310,7 +337,7 @@ export interface ObjectiveModule extends Accountable {
  * @example
  * ```ts
  * // inside an objective plugin's create(config, ctx):
- * const parts: ModelParts = ctx.parts!;
+ * const parts: ModelParts = ctx.parts;
  * const layer = parts.createLayer(ctx.params.scope('layer'), ctx.dims.layers); // own parameters
  * const e = parts.embedding.embed(ids, fctx);               // shared embedding: [N, D']
  * const logits = parts.head.logits(layer.forward(e, fctx), fctx); // shared head: [N, V]
@@ -324,12 +351,12 @@ export interface ModelParts {
 }
 
 /**
- * Where a module sits, passed to `create`.
+ * What every plugin's `create` gets (an embedding gets exactly this).
  *
  * @example
  * ```ts
  * // a mixer plugin's factory: parameters are named under ctx.params (e.g. `layers.0.mixer.w`)
- * const create = (_config: unknown, ctx: BuildContext): SublayerModule => {
+ * const create = (_config: unknown, ctx: BuildContextOf<'mixer'>): SublayerModule => {
  *   const { dModel: D, layers: L } = ctx.dims;
  *   const w = ctx.params.create('w', [D, D], { kind: 'normal', std: 0.02 / Math.sqrt(2 * L) });
  *   return { forward: (x) => linear(x, w), flopsPerToken: () => 2 * D * D };
@@ -340,18 +367,118 @@ export interface BuildContext {
   readonly dims: ModelDims;
   /** Parameters created here are named under this scope. */
   readonly params: ParamScope;
-  /** Carried-state layout (for embeddings: the trivial `m = n = 1` layout before they define it). */
+  /** Carried-state layout (for embeddings: the trivial `m = n = 1` layout, before they define it). */
   readonly layout: StateLayout;
   /** Model seed. */
   readonly seed: number;
   /** Whether the head ties its unembedding to the embedding's table. */
   readonly tieEmbeddings: boolean;
-  /** For connections and sublayers: layer index and which sublayer (0 = mixer, 1 = FFN). */
-  readonly site?: { readonly layer: number; readonly sublayer: 'mixer' | 'ffn'; readonly index: number } | undefined;
-  /** For heads: the model's embedding. For objectives: also the model's parts. */
-  readonly embedding?: EmbeddingModule | undefined;
-  /** For objectives: the model's parts (embedding, head, layer factory) to reuse. */
-  readonly parts?: ModelParts | undefined;
+}
+
+/**
+ * Where a connection or sublayer sits: layer index, which sublayer, and its
+ * running index `k = 2·layer + (0 for the mixer, 1 for the FFN)`.
+ *
+ * @example
+ * ```ts
+ * const site: Site = { layer: 1, sublayer: 'ffn', index: 3 };
+ * const readStream = site.index % n; // hyper-connections read e_{k mod n}
+ * ```
+ */
+export interface Site {
+  readonly layer: number;
+  readonly sublayer: 'mixer' | 'ffn';
+  readonly index: number;
+}
+
+/**
+ * Build context of connections, mixers and FFNs: {@link BuildContext} plus
+ * the (always present) {@link Site}.
+ *
+ * @example
+ * ```ts
+ * const create = (_c: unknown, ctx: SublayerBuildContext) => ctx.site.index; // 0 for layer 0's mixer
+ * ```
+ */
+export interface SublayerBuildContext extends BuildContext {
+  /** Layer index and which sublayer this module wraps or is. */
+  readonly site: Site;
+}
+
+/**
+ * Build context of heads: {@link BuildContext} plus the model's embedding
+ * (whose `tiedTable` a tied head reuses).
+ *
+ * @example
+ * ```ts
+ * const create = (_c: unknown, ctx: HeadBuildContext) => ctx.embedding.tiedTable; // [V, D] or undefined
+ * ```
+ */
+export interface HeadBuildContext extends BuildContext {
+  /** The model's embedding. */
+  readonly embedding: EmbeddingModule;
+}
+
+/**
+ * Build context of objectives: the head's context plus the model's parts
+ * (embedding, head, layer factory) to reuse.
+ *
+ * @example
+ * ```ts
+ * const create = (_c: unknown, ctx: ObjectiveBuildContext) =>
+ *   ctx.parts.createLayer(ctx.params.scope('layer'), ctx.dims.layers); // no guard needed
+ * ```
+ */
+export interface ObjectiveBuildContext extends HeadBuildContext {
+  /** The model's parts to reuse. */
+  readonly parts: ModelParts;
+}
+
+/**
+ * Build context per plugin kind, the way {@link ModuleOfKind} maps kinds to
+ * modules.
+ *
+ * @example
+ * ```ts
+ * type ConnectionCtx = BuildContextOf<'connection'>; // SublayerBuildContext: `site` is required
+ * type ObjectiveCtx = BuildContextOf<'objective'>;   // ObjectiveBuildContext: `parts` is required
+ * ```
+ */
+export type BuildContextOf<K extends PluginKind> = {
+  embedding: BuildContext;
+  connection: SublayerBuildContext;
+  mixer: SublayerBuildContext;
+  ffn: SublayerBuildContext;
+  head: HeadBuildContext;
+  objective: ObjectiveBuildContext;
+}[K];
+
+/**
+ * What `parseConfig` gets besides the section, per kind: every kind but the
+ * embedding gets the layout of the (already resolved) embedding, so a
+ * connection can take its `m` and `n` from it instead of repeating them.
+ *
+ * @example
+ * ```ts
+ * // inside a connection's parseConfig(raw, path, dims, ctx):
+ * const { m, n } = ctx.layout; // the embedding's {m, n}
+ * ```
+ */
+export type ParseContextOf<K extends PluginKind> = K extends 'embedding' ? Record<string, never> : ParseContext;
+
+/**
+ * See {@link ParseContextOf}.
+ *
+ * @example
+ * ```ts
+ * const ctx: ParseContext = { layout: virtualLayout({ m: 4, n: 16 }, 128), embedding: 'standard' };
+ * ```
+ */
+export interface ParseContext {
+  /** The carried-state layout the config's embedding makes. */
+  readonly layout: StateLayout;
+  /** The embedding's plugin id (for messages). */
+  readonly embedding: string;
 }
 
 /**
@@ -360,7 +487,7 @@ export interface BuildContext {
  * @example
  * ```ts
  * type Mixer = ModuleOfKind['mixer']; // SublayerModule
- * const build = <K extends PluginKind>(kind: K, id: string, config: unknown, ctx: BuildContext): ModuleOfKind[K] =>
+ * const build = <K extends PluginKind>(kind: K, id: string, config: unknown, ctx: BuildContextOf<K>): ModuleOfKind[K] =>
  *   getPlugin(kind, id).create(config, ctx);
  * ```
  */
@@ -380,7 +507,7 @@ export interface ModuleOfKind {
  * @example
  * ```ts
  * const identityFfn: PluginDefinition<'ffn', {}> = {
- *   specificationVersion: 'v1', kind: 'ffn', id: 'zero', description: 'adds nothing',
+ *   specificationVersion: 'v2', kind: 'ffn', id: 'zero', description: 'adds nothing',
  *   parseConfig: (raw, path) => { new ConfigReader(raw, path).done(); return {}; },
  *   create: () => ({ forward: (x) => tf.zerosLike(x), flopsPerToken: () => 0 }),
  * };
@@ -398,16 +525,23 @@ export interface PluginDefinition<K extends PluginKind, C = unknown> {
    * Validates the user's section (the object holding `use`) and returns the
    * typed config with defaults filled in. Throw {@link ConfigError} naming
    * `path.field` on bad input. The result, spread into `{use, ...result}`,
-   * must parse back to itself: checkpoints store it that way.
+   * must parse back to itself: checkpoints store it that way. `ctx` holds
+   * what the assembler resolved before this section ({@link ParseContextOf}).
    */
-  parseConfig(raw: Record<string, unknown>, path: string, dims: ModelDims): C;
+  parseConfig(raw: Record<string, unknown>, path: string, dims: ModelDims, ctx: ParseContextOf<K>): C;
   /**
    * Embedding plugins: the carried-state layout a config produces, known
-   * before building (the assembler uses it to pick the default head).
+   * before building (the assembler passes it to the other sections' `parseConfig`
+   * and uses it to pick the default head). Omitted: the trivial D-wide layout.
    */
   stateLayout?(config: C, dims: ModelDims): StateLayout;
+  /**
+   * Embedding plugins: the head id a config gets when it names none and this
+   * embedding's state is wider than D (a D-wide state gets core's `lm` head).
+   */
+  readonly defaultHead?: string;
   /** Builds the module; parameters go under `ctx.params`. */
-  create(config: C, ctx: BuildContext): ModuleOfKind[K];
+  create(config: C, ctx: BuildContextOf<K>): ModuleOfKind[K];
 }
 
 /**

@@ -1,37 +1,69 @@
-import { ConfigError } from './errors.js';
-import { SPECIFICATION_VERSION, type AnyPluginDefinition, type PluginDefinition, type PluginKind } from './plugin.js';
+import { ConfigError, PluginSpecificationError } from './errors.js';
+import { PLUGIN_KINDS, SPECIFICATION_VERSION, type AnyPluginDefinition, type ModelDims, type PluginDefinition, type PluginKind } from './plugin.js';
 
 const registry = new Map<string, AnyPluginDefinition>();
-
-/**
- * Plugin ids provided by the project's own packages, so a config that names
- * one whose package is not installed gets an install hint instead of "unknown".
- *
- * @example
- * ```ts
- * KNOWN_PLUGIN_PACKAGES['connection:dynamic-ghc']; // '@vwn/ghc'
- * KNOWN_PLUGIN_PACKAGES['ffn:moe'];                // '@vwn/moe'
- * KNOWN_PLUGIN_PACKAGES['objective:mtp'];          // '@vwn/mtp'
- * ```
- */
-export const KNOWN_PLUGIN_PACKAGES: Readonly<Record<string, string>> = {
-  'embedding:over-width': '@vwn/embedding',
-  'embedding:stream-copies': '@vwn/ghc',
-  'connection:ghc': '@vwn/ghc',
-  'connection:dynamic-ghc': '@vwn/ghc',
-  'connection:hyper-connections': '@vwn/ghc',
-  'connection:frac-connections': '@vwn/ghc',
-  'head:over-width': '@vwn/ghc',
-  'head:stream-sum': '@vwn/ghc',
-  'ffn:moe': '@vwn/moe',
-  'objective:mtp': '@vwn/mtp',
-};
 
 const key = (kind: PluginKind, id: string) => `${kind}:${id}`;
 
 /**
+ * Where plugins (and backends) come from, as the composition root knows it.
+ * @vwn/core knows no plugin package by name: an application (the `vwn` CLI
+ * reads the `"vwn"` manifests in installed packages' package.json) registers a
+ * source, and the registry asks it to import what a config names and for a
+ * hint when an id is not registered.
+ *
+ * @example
+ * ```ts
+ * registerPluginSource({
+ *   load: async (kind, id) => { if (`${kind}:${id}` === 'ffn:my-ffn') await import('my-ffn-package'); },
+ *   hint: (kind, id) => (`${kind}:${id}` === 'ffn:my-ffn' ? 'install my-ffn-package' : undefined),
+ * });
+ * ```
+ */
+export interface PluginSource {
+  /** Imports whatever provides `kind:id` (no-op when this source does not know it). */
+  load?(kind: PluginKind, id: string): Promise<void>;
+  /** What to tell a user whose config names `kind:id` while it is not registered (e.g. which package to install). */
+  hint?(kind: PluginKind, id: string): string | undefined;
+  /** Ids of `kind` this source could provide, listed with the registered ones in "unknown id" errors. */
+  available?(kind: PluginKind): readonly string[];
+  /** Imports whatever registers the provider of backend `name` (see `registerBackendProvider`). */
+  loadBackend?(name: string): Promise<void>;
+  /** What to tell a user who asks for backend `name` while no provider is registered. */
+  backendHint?(name: string): string | undefined;
+}
+
+const sources: PluginSource[] = [];
+
+/**
+ * Adds a {@link PluginSource}; sources are asked in registration order.
+ *
+ * @example
+ * ```ts
+ * registerPluginSource({ hint: (kind, id) => `no package provides ${kind} "${id}"; see the plugin list` });
+ * ```
+ */
+export function registerPluginSource(source: PluginSource): void {
+  if (!sources.includes(source)) sources.push(source);
+}
+
+/**
+ * The registered {@link PluginSource}s (for `useBackend` and tools).
+ *
+ * @example
+ * ```ts
+ * pluginSources().map((s) => s.backendHint?.('webgpu')).find(Boolean); // e.g. 'install …'
+ * ```
+ */
+export function pluginSources(): readonly PluginSource[] {
+  return sources;
+}
+
+/**
  * Adds a plugin to the registry. Registering the same definition twice is a
- * no-op; a different definition under a taken id is an error.
+ * no-op; a different definition under a taken id is an error; a definition
+ * written for another specification version is a {@link PluginSpecificationError}
+ * that says what to change.
  *
  * @example
  * ```ts
@@ -40,9 +72,16 @@ const key = (kind: PluginKind, id: string) => `${kind}:${id}`;
  * ```
  */
 export function registerPlugin(def: AnyPluginDefinition): void {
-  if (def.specificationVersion !== SPECIFICATION_VERSION) {
-    throw new Error(
-      `plugin ${def.kind}:${def.id} implements specification ${String(def.specificationVersion)}; @vwn/core speaks ${SPECIFICATION_VERSION}`,
+  const version = (def as { specificationVersion?: unknown }).specificationVersion;
+  if (version !== SPECIFICATION_VERSION) {
+    const fix =
+      version === 'v1'
+        ? 'set specificationVersion to \'v2\' and type create\'s context as BuildContextOf<kind> (ctx.site, ctx.embedding and ctx.parts are now always present where they apply); ' +
+          'parseConfig gets (raw, path, dims, ctx) with the embedding\'s layout in ctx; see "Migrating from specification v1" in docs/architecture.md'
+        : `set specificationVersion to '${SPECIFICATION_VERSION}'`;
+    throw new PluginSpecificationError(
+      key(def.kind, def.id),
+      `implements specification ${String(version)}, @vwn/core speaks ${SPECIFICATION_VERSION}: ${fix}`,
     );
   }
   const k = key(def.kind, def.id);
@@ -57,7 +96,8 @@ export function registerPlugin(def: AnyPluginDefinition): void {
 
 /**
  * Looks up a plugin; `field` is the config path used in the error message
- * (which lists the registered ids and, for a known id, the package to install).
+ * (which lists the registered ids, the ones registered sources could provide,
+ * and a source's hint for this id, e.g. the package to install).
  *
  * @example
  * ```ts
@@ -69,15 +109,12 @@ export function getPlugin<K extends PluginKind>(kind: K, id: string, field = `${
   const def = registry.get(key(kind, id));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   if (def) return def as unknown as PluginDefinition<K, any>;
-  const pkg = KNOWN_PLUGIN_PACKAGES[key(kind, id)];
-  if (pkg) {
-    throw new ConfigError(field, `"${id}" is provided by ${pkg}, which is not loaded; install it (npm install ${pkg}) and import it`);
-  }
-  const allowed = listPlugins(kind).map((d) => `"${d.id}"`);
-  const more = Object.keys(KNOWN_PLUGIN_PACKAGES)
-    .filter((k) => k.startsWith(`${kind}:`) && !registry.has(k))
-    .map((k) => `"${k.slice(kind.length + 1)}" (${KNOWN_PLUGIN_PACKAGES[k]})`);
-  throw new ConfigError(field, `unknown ${kind} plugin "${id}"; allowed: ${[...allowed, ...more].join(', ') || '(none registered)'}`);
+  const hint = sources.map((s) => s.hint?.(kind, id)).find((h) => h !== undefined);
+  if (hint !== undefined) throw new ConfigError(field, `${kind} plugin "${id}" is not registered: ${hint}`);
+  const allowed = new Set(listPlugins(kind).map((d) => d.id));
+  for (const s of sources) for (const a of s.available?.(kind) ?? []) allowed.add(a);
+  const list = [...allowed].sort().map((a) => `"${a}"`);
+  throw new ConfigError(field, `unknown ${kind} plugin "${id}"; allowed: ${list.join(', ') || '(none registered)'}`);
 }
 
 /**
@@ -93,48 +130,64 @@ export function listPlugins(kind?: PluginKind): AnyPluginDefinition[] {
 }
 
 /**
- * Imports the packages that provide plugin ids named in a config but not yet
- * registered (for command-line use, where configs are plain JSON). Unknown
- * packages are left for {@link getPlugin} to report.
+ * The `[kind, id]` pairs a model config names: one section per kind of
+ * {@link PLUGIN_KINDS} (`objectives` for the objective kind).
  *
  * @example
  * ```ts
- * await loadPluginsFor({ connection: { use: 'dynamic-ghc', m: 4, n: 8 } });
+ * pluginIdsOf({ ffn: { use: 'swiglu' }, objectives: [{ use: 'my-objective' }] });
+ * // [['ffn', 'swiglu'], ['objective', 'my-objective']]
+ * ```
+ */
+export function pluginIdsOf(config: Record<string, unknown>): Array<[PluginKind, string]> {
+  const wanted: Array<[PluginKind, string]> = [];
+  for (const kind of PLUGIN_KINDS) {
+    const secs = kind === 'objective' ? config['objectives'] : [config[kind]];
+    if (!Array.isArray(secs)) continue;
+    for (const s of secs) {
+      const use = s !== null && typeof s === 'object' ? (s as { use?: unknown }).use : undefined;
+      if (typeof use === 'string') wanted.push([kind, use]);
+    }
+  }
+  return wanted;
+}
+
+/**
+ * Asks the registered {@link PluginSource}s to import the plugins a config
+ * names but that are not registered yet (for configs that are plain JSON:
+ * command lines, checkpoints). With a wide embedding and no `head` section it
+ * also loads the embedding's `defaultHead`. Ids no source knows are left for
+ * {@link getPlugin} to report.
+ *
+ * @example
+ * ```ts
+ * await loadPluginsFor({ connection: { use: 'my-connection' } }); // imports what a source maps it to
  * ```
  */
 export async function loadPluginsFor(config: Record<string, unknown>): Promise<void> {
-  const wanted: Array<[PluginKind, string]> = [];
-  for (const kind of ['embedding', 'connection', 'mixer', 'ffn', 'head'] as const) {
-    const sec = config[kind] as { use?: unknown } | undefined;
-    if (sec && typeof sec.use === 'string') wanted.push([kind, sec.use]);
-  }
-  const objectives = config['objectives'];
-  if (Array.isArray(objectives)) {
-    for (const o of objectives) if (o && typeof o.use === 'string') wanted.push(['objective', o.use]);
-  }
-  const pkgs = new Set<string>();
-  for (const [kind, id] of wanted) {
-    const pkg = KNOWN_PLUGIN_PACKAGES[key(kind, id)];
-    if (!registry.has(key(kind, id)) && pkg) pkgs.add(pkg);
-  }
-  const load = async (pkg: string) => {
-    try {
-      await import(pkg);
-    } catch {
-      // getPlugin reports the missing package with an install hint.
+  const load = async (kind: PluginKind, id: string) => {
+    if (registry.has(key(kind, id))) return;
+    for (const s of sources) {
+      try {
+        await s.load?.(kind, id);
+      } catch {
+        // getPlugin reports it (with the source's hint).
+      }
+      if (registry.has(key(kind, id))) return;
     }
   };
-  for (const pkg of pkgs) await load(pkg);
-  // A wide embedding without a head section gets the over-width head by default: load its package too.
+  for (const [kind, id] of pluginIdsOf(config)) await load(kind, id);
+  // A wide embedding without a head section gets its default head: load that too.
   const emb = config['embedding'] as { use?: unknown } | undefined;
-  if (config['head'] === undefined && emb && typeof emb.use === 'string' && !registry.has(key('head', 'over-width'))) {
-    const def = registry.get(key('embedding', emb.use)) as PluginDefinition<'embedding', unknown> | undefined;
-    const dModel = config['dModel'];
-    try {
-      const width = typeof dModel === 'number' ? def?.stateLayout?.(def.parseConfig(emb as Record<string, unknown>, 'embedding', { dModel } as never), { dModel } as never)?.width : undefined;
-      if (width !== undefined && width !== dModel) await load(KNOWN_PLUGIN_PACKAGES[key('head', 'over-width')]!);
-    } catch {
-      // an invalid section is reported by assembleModel
-    }
+  if (config['head'] !== undefined || !emb || typeof emb.use !== 'string') return;
+  const def = registry.get(key('embedding', emb.use)) as PluginDefinition<'embedding', unknown> | undefined;
+  const dModel = config['dModel'];
+  if (!def?.defaultHead || typeof dModel !== 'number') return;
+  try {
+    const dims = { dModel } as ModelDims;
+    const width = def.stateLayout?.(def.parseConfig(emb as Record<string, unknown>, 'embedding', dims, {}), dims).width;
+    if (width !== undefined && width !== dModel) await load('head', def.defaultHead);
+  } catch {
+    // an invalid section is reported by assembleModel
   }
 }

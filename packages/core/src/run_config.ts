@@ -148,17 +148,17 @@ export interface DataConfig {
 
 /**
  * A run config as users write it: the model fields at top level (so an
- * ablation variant is a small diff such as `{"connection": {"use": "ghc", …}}`),
+ * ablation variant is a small diff such as `{"ffn": {"hidden": 256}}`),
  * plus `train` and `data` sections. `vocabSize` comes from the tokenizer.
  *
  * @example
  * ```ts
  * const input: RunConfigInput = {
  *   dModel: 128, layers: 4, heads: 4, seqLen: 128,
- *   embedding: { use: 'over-width', m: 2, n: 3 }, connection: { use: 'dynamic-ghc', m: 2, n: 3 },
+ *   ffn: { use: 'swiglu', hidden: 256 },
  *   train: { steps: 600, lr: 3e-3 }, data: { tokenizer: 'bytes' },
  * };
- * const run = resolveRunConfig(input, 256); // needs @vwn/embedding and @vwn/ghc imported
+ * const run = resolveRunConfig(input, 256); // plugins other than core's must be registered first
  * ```
  */
 export type RunConfigInput = Partial<ModelConfig> & {
@@ -276,8 +276,8 @@ export function resolveRunConfig(raw: RunConfigInput, vocabSize: number): RunCon
  *
  * @example
  * ```ts
- * mergeConfig({ ffn: { use: 'swiglu', hidden: 64 } }, { ffn: { use: 'moe', experts: 8 } });
- * // { ffn: { use: 'moe', experts: 8 } }
+ * mergeConfig({ ffn: { use: 'swiglu', hidden: 64 } }, { ffn: { use: 'my-ffn', experts: 8 } });
+ * // { ffn: { use: 'my-ffn', experts: 8 } }
  * ```
  */
 export function mergeConfig<T extends Record<string, unknown>>(base: T, over: Record<string, unknown>): T {

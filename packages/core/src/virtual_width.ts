@@ -21,13 +21,13 @@ export interface VirtualWidth {
  * Reads `{m, n}` or `{m, r}` (with `n = m·r`) from a plugin section and checks
  * it against D (PAPER.md §2): `m` divides D, `n ≥ m`, and `m·r` is an integer.
  * The result always holds `n` (never `r`), so a resolved config parses back to itself.
- * Shared by the over-width embedding and the GHC connections.
+ * Shared by virtual-width plugins (embeddings and connections).
  *
  * @param reader the section's reader (consumes `m`, `n`, `r`)
  * @param dims backbone sizes (for D)
  * @example
  * ```ts
- * const r = new ConfigReader({ use: 'over-width', m: 2, r: 1.5 }, 'embedding');
+ * const r = new ConfigReader({ use: 'my-wide-embedding', m: 2, r: 1.5 }, 'embedding');
  * readVirtualWidth(r, dims); // { m: 2, n: 3 }
  * ```
  */

@@ -140,14 +140,14 @@ describe('config validation names the field and what is allowed', () => {
   const bad = (cfg: Record<string, unknown>) => () => resolveModelConfig({ ...tiny, ...cfg } as ModelConfig);
   it.each([
     [{ connection: { use: 'nope' } }, 'connection.use', /unknown connection plugin "nope"; allowed: "residual"/],
-    [{ connection: { use: 'dynamic-ghc' } }, 'connection.use', /provided by @vwn\/ghc/],
+    [{ connection: { use: 'not-loaded' } }, 'connection.use', /unknown connection plugin "not-loaded"; allowed: "residual"/],
     [{ ffn: { use: 'swiglu', hidden: 'big' } }, 'ffn.hidden', /expected a finite number, got "big"/],
     [{ ffn: { use: 'swiglu', hiden: 3 } }, 'ffn.hiden', /unknown field; allowed here: hidden/],
     [{ heads: 3 }, 'heads', /must divide dModel = 8/],
     [{ dModel: 0 }, 'dModel', /must be >= 2/],
     [{ layerz: 2 }, 'layerz', /unknown field/],
     [{ mixer: 'attention' }, 'mixer', /expected an object like \{"use": "attention"\}/],
-    [{ objectives: [{ use: 'mtp' }] }, 'objectives[0].use', /provided by @vwn\/mtp/],
+    [{ objectives: [{ use: 'not-loaded' }] }, 'objectives[0].use', /unknown objective plugin "not-loaded"; allowed: \(none registered\)/],
   ])('%j → %s', (cfg, field, message) => {
     try {
       bad(cfg)();

@@ -61,12 +61,12 @@ export interface OverWidthEmbeddingConfig {
  * import '@vwn/embedding';
  * import '@vwn/ghc';
  * const model = assembleModel({ vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32,
- *   embedding: { use: 'over-width', m: 8, n: 32 }, connection: { use: 'dynamic-ghc', m: 8, n: 32 } });
+ *   embedding: { use: 'over-width', m: 8, n: 32 }, connection: { use: 'dynamic-ghc' } });
  * model.layout.width; // 256 = D' = (32/8)·64
  * ```
  */
 export const overWidthEmbedding: PluginDefinition<'embedding', OverWidthEmbeddingConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'embedding',
   id: 'over-width',
   description: "over-width token table V×D' (or factorized V×D then D→D'); state of n segments of width D/m",
@@ -79,6 +79,8 @@ export const overWidthEmbedding: PluginDefinition<'embedding', OverWidthEmbeddin
     return { m, n, factorized, initStd };
   },
   stateLayout: (config, dims) => virtualLayout(config, dims.dModel),
+  // A wide state needs a head that reduces it: @vwn/ghc's (PAPER.md §6).
+  defaultHead: 'over-width',
   create(config, ctx): EmbeddingModule {
     const { vocabSize: V, dModel: D } = ctx.dims;
     const layout = virtualLayout(config, D);

@@ -1,33 +1,55 @@
-import { ConfigReader, type ConnectionModule, type ModelDims, type PluginDefinition } from '@vwn/core';
+import { ConfigError, ConfigReader, readVirtualWidth, type ConnectionModule, type ModelDims, type ParseContext, type PluginDefinition } from '@vwn/core';
 import { checkLayout, createGeneralizedHyperConnection } from './generalized_hyper_connection.js';
-import { readVirtualWidth } from '@vwn/core';
 
 /**
  * Config of the `ghc` and `dynamic-ghc` connections (resolved: always `n`, never `r`).
  *
  * @example
  * ```ts
- * const config: GhcConfig = { m: 2, n: 3 }; // written {"use": "ghc", "m": 2, "r": 1.5} works too
+ * const config: GhcConfig = { m: 2, n: 3 }; // written {"use": "ghc"}: taken from the embedding
  * ```
  */
 export interface GhcConfig {
   /**
    * Fraction rate m: the sublayer reads m segments of width d_b = D/m.
-   * PAPER.md §2, §4. Required (no default); must divide D.
+   * PAPER.md §2, §4. Taken from the embedding's layout (a config need not
+   * write it; when it does, it must agree).
    */
   readonly m: number;
   /**
-   * Segments n of the carried state; configs may give `r = n/m` instead. Must match the embedding.
-   * PAPER.md §2, §4. Required (no default), as `n` or `r`; n ≥ m.
+   * Segments n of the carried state (configs may write `r = n/m`).
+   * PAPER.md §2, §4. Taken from the embedding's layout, like `m`.
    */
   readonly n: number;
 }
 
-function parseGhc(raw: Record<string, unknown>, path: string, dims: ModelDims): GhcConfig {
+/**
+ * Reads a GHC section: `{m, n}` come from the embedding's layout (the resolved
+ * config still stores them, so checkpoints of specification v1 load as they
+ * are). A section that repeats them must agree: a v1 config with the same
+ * numbers in both sections keeps working, one that disagrees gets a
+ * ConfigError with the one-line fix.
+ */
+function parseGhc(raw: Record<string, unknown>, path: string, dims: ModelDims, ctx: ParseContext): GhcConfig {
+  const { layout } = ctx;
   const r = new ConfigReader(raw, path);
-  const width = readVirtualWidth(r, dims);
+  if (!r.has('m') && !r.has('n') && !r.has('r')) {
+    r.done();
+    return { m: layout.m, n: layout.n };
+  }
+  const given = readVirtualWidth(r, dims);
   r.done();
-  return width;
+  // GHC with n = m on a D-wide state (Frac-Connections) needs no matching embedding.
+  const agrees = (given.m === layout.m && given.n === layout.n) || (given.m === given.n && layout.width === dims.dModel);
+  if (!agrees) {
+    const field = given.n !== layout.n ? (r.has('r') ? 'r' : 'n') : 'm';
+    throw new ConfigError(
+      `${path}.${field}`,
+      `the connection says m = ${given.m}, n = ${given.n} but the embedding makes m = ${layout.m}, n = ${layout.n}; ` +
+        `the connection takes its layout from the embedding: delete "m", "n" and "r" from "${path}" (or set the embedding's m and n)`,
+    );
+  }
+  return given;
 }
 
 /**
@@ -38,20 +60,20 @@ function parseGhc(raw: Record<string, unknown>, path: string, dims: ModelDims): 
  * with Å = [I_m; 0] (`read`), Â = I_n (`carry`), B[i, j] = 1 iff j mod m == i
  * (`write`), none of them weight-decayed. At init the first m segments are a
  * pre-norm residual stream of width D; with n = m it is exactly the residual
- * connection. `{m, n}` (or `{m, r}`) must match the embedding's layout.
+ * connection. `{m, n}` are the embedding's (a section may repeat them if they agree).
  * FLOPs per token (PAPER.md §9): `2·(m+n)·(n/m)·D + 2·n·D`.
  *
  * @example
  * ```json
  * { "embedding": { "use": "over-width", "m": 2, "n": 3 },
- *   "connection": { "use": "ghc", "m": 2, "n": 3 } }
+ *   "connection": { "use": "ghc" } }
  * ```
  */
 export const ghcConnection: PluginDefinition<'connection', GhcConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'connection',
   id: 'ghc',
-  description: "static generalized hyper-connections: read Åᵀ·H', carry Âᵀ·H', write Bᵀ·Z (m, n must match the embedding)",
+  description: "static generalized hyper-connections: read Åᵀ·H', carry Âᵀ·H', write Bᵀ·Z (m, n from the embedding)",
   parseConfig: parseGhc,
   create(config, ctx): ConnectionModule {
     checkLayout(ctx.layout, config.m, config.n, ctx.dims.dModel);
@@ -77,14 +99,14 @@ export const ghcConnection: PluginDefinition<'connection', GhcConfig> = {
  * @example
  * ```json
  * { "embedding": { "use": "over-width", "m": 8, "n": 32 },
- *   "connection": { "use": "dynamic-ghc", "m": 8, "n": 32 } }
+ *   "connection": { "use": "dynamic-ghc" } }
  * ```
  */
 export const dynamicGhcConnection: PluginDefinition<'connection', GhcConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'connection',
   id: 'dynamic-ghc',
-  description: 'dynamic generalized hyper-connections (DGHC): GHC + S⊙tanh(RMSNorm(H\')·W/τ) per token (m, n must match the embedding)',
+  description: 'dynamic generalized hyper-connections (DGHC): GHC + S⊙tanh(RMSNorm(H\')·W/τ) per token (m, n from the embedding)',
   parseConfig: parseGhc,
   create(config, ctx): ConnectionModule {
     checkLayout(ctx.layout, config.m, config.n, ctx.dims.dModel);

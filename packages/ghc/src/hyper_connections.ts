@@ -23,7 +23,8 @@ import { checkLayout, createGeneralizedHyperConnection } from './generalized_hyp
 export interface HyperConnectionsConfig {
   /**
    * Expansion rate n: number of D-wide streams.
-   * PAPER.md §11. Required (no default); must match the `stream-copies` embedding.
+   * PAPER.md §11. Taken from the embedding's layout (`stream-copies`'s n) when
+   * not written; when written, must match it.
    */
   readonly n: number;
   /**
@@ -57,20 +58,20 @@ export interface HyperConnectionsConfig {
  * ```
  */
 export const hyperConnectionsConnection: PluginDefinition<'connection', HyperConnectionsConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'connection',
   id: 'hyper-connections',
   description: 'hyper-connections (HC): n streams of width D, one-hot read e_{k mod n}, scalar dynamic scales 0.01, LayerNorm',
-  parseConfig(raw, path) {
+  parseConfig(raw, path, _dims, ctx) {
     const r = new ConfigReader(raw, path);
-    const n = r.int('n', { min: 1 });
+    const n = r.int('n', { default: ctx.layout.n, min: 1 });
     const dynamic = r.bool('dynamic', true);
     r.done();
     return { n, dynamic };
   },
   create(config, ctx): ConnectionModule {
     checkLayout(ctx.layout, 1, config.n, ctx.dims.dModel);
-    const k = ctx.site?.index ?? 0;
+    const k = ctx.site.index;
     return createGeneralizedHyperConnection(ctx.params, {
       m: 1, n: config.n, dModel: ctx.dims.dModel, dynamic: config.dynamic,
       readSegment: () => k % config.n, scales: { shape: 'scalar', init: 0.01 }, norm: 'layer',
@@ -112,7 +113,7 @@ export interface FracConnectionsConfig {
  * ```
  */
 export const fracConnectionsConnection: PluginDefinition<'connection', FracConnectionsConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'connection',
   id: 'frac-connections',
   description: 'frac-connections: (dynamic) GHC with n = m on a D-wide state',
@@ -166,7 +167,7 @@ export interface StreamCopiesConfig {
  * ```
  */
 export const streamCopiesEmbedding: PluginDefinition<'embedding', StreamCopiesConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'embedding',
   id: 'stream-copies',
   description: 'n copies of a V×D token table (hyper-connections initial state; m = 1)',
@@ -178,6 +179,7 @@ export const streamCopiesEmbedding: PluginDefinition<'embedding', StreamCopiesCo
     return { n, initStd };
   },
   stateLayout: (config, dims) => ({ m: 1, n: config.n, segmentWidth: dims.dModel, width: config.n * dims.dModel }),
+  defaultHead: 'over-width',
   create(config, ctx): EmbeddingModule {
     const { vocabSize: V, dModel: D } = ctx.dims;
     const table = ctx.params.create('table', [V, D], { kind: 'normal', std: config.initStd }); // [V, D]
@@ -211,7 +213,7 @@ export type StreamSumHeadConfig = Record<string, never>;
  * ```
  */
 export const streamSumHead: PluginDefinition<'head', StreamSumHeadConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'head',
   id: 'stream-sum',
   description: 'sum of the D-wide streams, final RMSNorm, unembedding (hyper-connections head)',
@@ -244,14 +246,14 @@ export const streamSumHead: PluginDefinition<'head', StreamSumHeadConfig> = {
  * assembleModel({ vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32, ...preset });
  * ```
  */
-export interface ConnectionPreset {
+export type ConnectionPreset = {
   /** The `embedding` section. */
   readonly embedding: PluginSection;
   /** The `connection` section. */
   readonly connection: PluginSection;
   /** The `head` section. */
   readonly head: PluginSection;
-}
+};
 
 /**
  * Hyper-Connections preset (PAPER.md §11): `stream-copies` embedding,
@@ -267,7 +269,7 @@ export interface ConnectionPreset {
 export function hyperConnections(opts: { n: number; dynamic?: boolean }): ConnectionPreset {
   return {
     embedding: { use: 'stream-copies', n: opts.n },
-    connection: { use: 'hyper-connections', n: opts.n, dynamic: opts.dynamic ?? true },
+    connection: { use: 'hyper-connections', dynamic: opts.dynamic ?? true }, // n: the embedding's
     head: { use: 'stream-sum' },
   };
 }
@@ -288,5 +290,55 @@ export function fracConnections(opts: { m: number; dynamic?: boolean }): Connect
     embedding: { use: 'standard' },
     connection: { use: 'frac-connections', m: opts.m, dynamic: opts.dynamic ?? true },
     head: { use: 'lm' },
+  };
+}
+
+/**
+ * Options of the {@link virtualWidth} preset.
+ *
+ * @example
+ * ```ts
+ * const opts: VirtualWidthOptions = { m: 4, n: 16 }; // r = 4, dynamic GHC
+ * ```
+ */
+export interface VirtualWidthOptions {
+  /** Fraction rate m (PAPER.md §2); must divide D. */
+  readonly m: number;
+  /** Segments n ≥ m of the carried state (D' = n·D/m). */
+  readonly n: number;
+  /**
+   * Dynamic GHC (`dynamic-ghc`, default) or static GHC (`ghc`).
+   *
+   * @defaultValue `true`
+   */
+  readonly dynamic?: boolean;
+  /**
+   * Factorized over-width embedding (`[V, D]` table then `W_expand`) instead of the wide table.
+   *
+   * @defaultValue `false`
+   */
+  readonly factorized?: boolean;
+}
+
+/**
+ * Virtual Width Network preset (PAPER.md §2–6): the `over-width` embedding
+ * (from @vwn/embedding, which must be loaded too) with `{m, n}`, the
+ * (dynamic) GHC connection, which takes its layout from the embedding, and
+ * the `over-width` head. One place says `m` and `n`.
+ *
+ * @param opts `m`, `n`; `dynamic` (default true); `factorized` (default false)
+ * @example
+ * ```ts
+ * import '@vwn/embedding';
+ * import '@vwn/ghc';
+ * const model = assembleModel({ vocabSize: 256, dModel: 64, layers: 2, heads: 4, seqLen: 32, ...virtualWidth({ m: 4, n: 16 }) });
+ * model.layout.width; // 256 = D' = (16/4)·64
+ * ```
+ */
+export function virtualWidth(opts: VirtualWidthOptions): ConnectionPreset {
+  return {
+    embedding: { use: 'over-width', m: opts.m, n: opts.n, ...(opts.factorized ? { factorized: true } : {}) },
+    connection: { use: opts.dynamic ?? true ? 'dynamic-ghc' : 'ghc' },
+    head: { use: 'over-width' },
   };
 }

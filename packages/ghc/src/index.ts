@@ -49,6 +49,8 @@ export {
   streamSumHead,
   hyperConnections,
   fracConnections,
+  virtualWidth,
+  type VirtualWidthOptions,
   type HyperConnectionsConfig,
   type FracConnectionsConfig,
   type StreamCopiesConfig,

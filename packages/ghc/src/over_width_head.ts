@@ -37,12 +37,12 @@ export interface OverWidthHeadConfig {
  * @example
  * ```json
  * { "embedding": { "use": "over-width", "m": 8, "n": 32 },
- *   "connection": { "use": "dynamic-ghc", "m": 8, "n": 32 },
+ *   "connection": { "use": "dynamic-ghc" },
  *   "head": { "use": "over-width", "groupNorm": true } }
  * ```
  */
 export const overWidthHead: PluginDefinition<'head', OverWidthHeadConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'head',
   id: 'over-width',
   description: "GroupNorm (r groups of D) + W_reduce D'→D + RMSNorm + unembedding (VWN head)",

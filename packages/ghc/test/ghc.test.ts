@@ -1,17 +1,22 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   assembleModel,
   checkGradients,
   ConfigError,
   createForwardContext,
+  loadModelFromCheckpoint,
   maxAbsDiff,
   resolveModelConfig,
+  saveCheckpoint,
   type Model,
   type ModelConfig,
 } from '@vwn/core';
 import '@vwn/embedding';
-import { dghcReference, dynamicGhcConnection, ghcConnection } from '@vwn/ghc';
+import { dghcReference, dynamicGhcConnection, ghcConnection, virtualWidth } from '@vwn/ghc';
 import {
   buildContext,
   copyParams,
@@ -295,10 +300,11 @@ describe('accounting (PAPER.md §9)', () => {
 describe('config errors name the field', () => {
   const bad = (cfg: Partial<ModelConfig>) => () => assembleModel({ ...dims, ...cfg } as ModelConfig);
   it.each([
-    [{ embedding: { use: 'over-width', m: 8, n: 16 }, connection: { use: 'ghc', m: 8, n: 8 } }, 'connection.n', /8 does not match the embedding's n = 16/],
-    [{ embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 8, n: 16 } }, 'connection.m', /8 does not match the embedding's m = 4/],
-    [{ connection: { use: 'dynamic-ghc', m: 2, n: 4 } }, 'connection.n', /4 does not match the embedding's n = 1/],
-    [{ embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'residual' } }, 'connection.use', /use a GHC connection/],
+    [{ embedding: { use: 'over-width', m: 8, n: 16 }, connection: { use: 'ghc', m: 8, n: 8 } }, 'connection.n', /says m = 8, n = 8 but the embedding makes m = 8, n = 16; .*delete "m", "n" and "r" from "connection"/],
+    [{ embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 8, n: 16 } }, 'connection.m', /says m = 8, n = 16 but the embedding makes m = 4, n = 16/],
+    [{ embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 4, r: 2 } }, 'connection.r', /says m = 4, n = 8 but the embedding makes m = 4, n = 16/],
+    [{ connection: { use: 'dynamic-ghc', m: 2, n: 4 } }, 'connection.n', /the embedding makes m = 1, n = 1/],
+    [{ embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'residual' } }, 'connection.use', /"residual" needs a carried state of width D = 8, .*D' = 16; use a connection that reads a wide state/],
     [{ connection: { use: 'ghc', m: 3, n: 3 } }, 'connection.m', /must divide dModel = 8/],
     [{ connection: { use: 'ghc', m: 4, r: 1.3 } }, 'connection.r', /m·r = 4·1.3 = 5.2 must be an integer/],
     [{ connection: { use: 'ghc', m: 4, n: 2 } }, 'connection.n', /must be >= m = 4/],
@@ -314,6 +320,43 @@ describe('config errors name the field', () => {
       expect((e as ConfigError).field).toBe(field);
       expect((e as Error).message).toMatch(message);
     }
+  });
+
+  it('one VWN section: the connection takes m, n from the embedding; v1 configs that repeat them resolve the same', () => {
+    const v2 = resolveModelConfig({ ...dims, embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc' } }).resolvedConfig;
+    const v1 = resolveModelConfig({ ...dims, embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 4, n: 16 } }).resolvedConfig;
+    const preset = resolveModelConfig({ ...dims, ...virtualWidth({ m: 4, n: 16 }) }).resolvedConfig;
+    expect(v2.connection).toEqual({ use: 'dynamic-ghc', m: 4, n: 16 }); // what v1 checkpoints hold
+    expect(v1).toEqual(v2);
+    expect(preset).toEqual(v2);
+    expect(resolveModelConfig(v2).resolvedConfig).toEqual(v2); // parses back to itself
+    expect(virtualWidth({ m: 4, n: 8, dynamic: false })).toEqual({
+      embedding: { use: 'over-width', m: 4, n: 8 }, connection: { use: 'ghc' }, head: { use: 'over-width' },
+    });
+    expect(resolveModelConfig({ ...dims, connection: { use: 'ghc' } }).resolvedConfig.connection).toEqual({ use: 'ghc', m: 1, n: 1 });
+  });
+
+  it('a checkpoint written by specification v1 (resolved config repeats m, n) loads to the same logits', async () => {
+    // What a v1 run stored: every section resolved, the connection with its own m and n.
+    const v1Resolved = {
+      ...dims, tieEmbeddings: false, seed: 3,
+      embedding: { use: 'over-width', m: 2, n: 4, factorized: false, initStd: 0.02 },
+      connection: { use: 'dynamic-ghc', m: 2, n: 4 },
+      mixer: { use: 'attention', ropeBase: 10000 }, ffn: { use: 'swiglu', hidden: 12 },
+      head: { use: 'over-width', groupNorm: true }, objectives: [],
+    };
+    const written = assembleModel(v1Resolved);
+    const dir = await mkdtemp(join(tmpdir(), 'vwn-v1-'));
+    const file = join(dir, 'checkpoint.safetensors');
+    const state = { config: { model: v1Resolved }, tokenizer: { kind: 'bytes' }, trainer: { step: 0, tokens: 0, batchIndex: 0, elapsedMs: 0 } };
+    await saveCheckpoint(file, written.params, null, state);
+    const { model } = await loadModelFromCheckpoint(file);
+    expect(model.config).toEqual(v1Resolved);
+    const ids = tokenIds(1, 4, dims.vocabSize);
+    expect(maxAbsDiff(model.logits(ids).arraySync(), written.logits(ids).arraySync())).toBe(0);
+    [model, written].forEach((m) => m.dispose());
+    ids.dispose();
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('frac-connections / n = m run on the standard embedding (a D-wide state splits any way)', () => {

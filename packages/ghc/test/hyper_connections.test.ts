@@ -15,11 +15,12 @@ describe('Hyper-Connections preset (PAPER.md §11)', () => {
     const preset = hyperConnections({ n: 4 });
     expect(preset).toEqual({
       embedding: { use: 'stream-copies', n: 4 },
-      connection: { use: 'hyper-connections', n: 4, dynamic: true },
+      connection: { use: 'hyper-connections', dynamic: true },
       head: { use: 'stream-sum' },
     });
     const resolved = resolveModelConfig({ ...dims, ...preset }).resolvedConfig;
     expect(resolved.embedding).toEqual({ use: 'stream-copies', n: 4, initStd: 0.02 });
+    expect(resolved.connection).toEqual({ use: 'hyper-connections', n: 4, dynamic: true }); // n from the embedding
   });
 
   it('starts from n copies of the embedding and reads stream k mod n at sublayer k', () => {

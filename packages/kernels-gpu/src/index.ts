@@ -29,13 +29,24 @@ export { registerGpuKernels, GPU_KERNEL_CONFIGS, GPU_GRADIENT_CONFIGS } from './
 export * from './kernels/kernel_names.js';
 export { dghcReadProgram, dghcReadPackedWidth } from './kernels/dghc_read_webgpu.js';
 
-core.registerBackendProvider('webgpu', async () => {
+/**
+ * The `webgpu` backend provider (registered with @vwn/core on import; named in
+ * this package's `"vwn": {"backends": {"webgpu": "webgpuBackend"}}` manifest).
+ *
+ * @example
+ * ```ts
+ * core.registerBackendProvider('webgpu', webgpuBackend); // what importing @vwn/kernels-gpu does
+ * await core.useBackend('webgpu');
+ * ```
+ */
+export async function webgpuBackend(): Promise<string> {
   await useWebGpu({ log: platformLog });
   platformLog(
     `webgpu: fused kernels in use: ${GPU_KERNEL_CONFIGS.map((k) => k.kernelName).join(', ')} (deterministic scatter-add; DGHC read and GHC write for dynamic-ghc)`,
   );
   return 'webgpu';
-});
+}
+core.registerBackendProvider('webgpu', webgpuBackend);
 
 // Offer the fused DGHC ops to @vwn/ghc (used while the webgpu backend is active).
 core.registerFusedOps('dghc', { dghcRead, ghcWrite }, ['webgpu']);

@@ -247,7 +247,7 @@ function createSwiglu(scope: ParamScope, D: number, H: number, layers: number): 
  * ```
  */
 export const moeFeedForward: PluginDefinition<'ffn', MoeConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'ffn',
   id: 'moe',
   description: 'Mixture-of-Experts SwiGLU FFN: softmax top-k routing, optional shared experts, balance/z losses, optional capacity',

@@ -119,7 +119,7 @@ function segmentNorm(x: tf.Tensor2D, gain: tf.Variable, segmentWidth: number): t
  * ```
  */
 export const multiTokenPrediction: PluginDefinition<'objective', MtpConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'objective',
   id: 'mtp',
   description: 'sequential multi-token prediction (depth k, weight λ) reusing the model\'s embedding, connection and head',
@@ -134,8 +134,7 @@ export const multiTokenPrediction: PluginDefinition<'objective', MtpConfig> = {
     return { depth, weight };
   },
   create(config, ctx): MtpModule {
-    const parts = ctx.parts;
-    if (!parts) throw new Error('mtp: the assembler passed no model parts (needs @vwn/core with specification v1)');
+    const { parts } = ctx;
     const { segmentWidth: db, width } = ctx.layout;
     const modules: Array<{ eNorm: tf.Variable; hNorm: tf.Variable; proj: tf.Variable; layer: LayerModule }> = [];
     for (let i = 1; i <= config.depth; i++) {

@@ -1,4 +1,5 @@
 import type { RunConfigInput } from '@vwn/core';
+import { virtualWidth } from '@vwn/ghc';
 
 /** One variant of a study: a name and the config diff it applies to the study's base. */
 export interface VariantSpec {
@@ -52,10 +53,6 @@ export const STUDY_BASE: RunConfigInput = {
 /** Default token budget per variant of the built-in studies. */
 export const DEFAULT_STUDY_TOKENS = 512_000; // 250 steps of 16 × 128 tokens
 
-/** VWN config diff: over-width embedding + (dynamic) GHC with fraction rate m and n segments. */
-export function vwn(m: number, n: number, connection: 'dynamic-ghc' | 'ghc' = 'dynamic-ghc'): Record<string, unknown> {
-  return { embedding: { use: 'over-width', m, n }, connection: { use: connection, m, n } };
-}
 
 const MTP = { objectives: [{ use: 'mtp', depth: 1, weight: 0.3 }] };
 
@@ -90,7 +87,7 @@ export const STUDIES: Readonly<Record<string, StudySpec>> = {
     seeds: 3,
     variants: [
       { name: 'baseline', description: 'MoE Transformer, residual stream of width D', config: {} },
-      { name: 'vwn-r4', description: 'over-width embedding + DGHC, m = 4, n = 16 (r = 4)', config: vwn(4, 16) },
+      { name: 'vwn-r4', description: 'over-width embedding + DGHC, m = 4, n = 16 (r = 4)', config: virtualWidth({ m: 4, n: 16 }) },
     ],
   },
   controls: {
@@ -101,13 +98,13 @@ export const STUDIES: Readonly<Record<string, StudySpec>> = {
     seeds: 3,
     variants: [
       { name: 'baseline', description: 'MoE Transformer, lr 3e-3', config: {}, group: 'baseline' },
-      { name: 'vwn-r4', description: 'VWN r = 4 (DGHC, m = 4, n = 16), lr 3e-3', config: vwn(4, 16), group: 'vwn-r4' },
+      { name: 'vwn-r4', description: 'VWN r = 4 (DGHC, m = 4, n = 16), lr 3e-3', config: virtualWidth({ m: 4, n: 16 }), group: 'vwn-r4' },
       { name: 'iso-param', description: 'baseline + a dense shared expert (hidden 115): VWN r = 4\'s total and active parameters', config: ISO_PARAM_R4 },
       { name: 'iso-flop', description: 'baseline at D = 144, expert hidden 205: VWN r = 4\'s FLOPs/token', config: ISO_FLOP_R4 },
       { name: 'baseline-lr0.5', description: 'baseline at lr ×0.5', config: lrTimes(0.5), group: 'baseline' },
       { name: 'baseline-lr2', description: 'baseline at lr ×2', config: lrTimes(2), group: 'baseline' },
-      { name: 'vwn-r4-lr0.5', description: 'VWN r = 4 at lr ×0.5', config: { ...vwn(4, 16), ...lrTimes(0.5) }, group: 'vwn-r4' },
-      { name: 'vwn-r4-lr2', description: 'VWN r = 4 at lr ×2', config: { ...vwn(4, 16), ...lrTimes(2) }, group: 'vwn-r4' },
+      { name: 'vwn-r4-lr0.5', description: 'VWN r = 4 at lr ×0.5', config: { ...virtualWidth({ m: 4, n: 16 }), ...lrTimes(0.5) }, group: 'vwn-r4' },
+      { name: 'vwn-r4-lr2', description: 'VWN r = 4 at lr ×2', config: { ...virtualWidth({ m: 4, n: 16 }), ...lrTimes(2) }, group: 'vwn-r4' },
     ],
     comparisons: [
       { variant: 'vwn-r4', reference: 'iso-param', label: 'VWN r = 4 vs iso-parameter baseline' },
@@ -121,9 +118,9 @@ export const STUDIES: Readonly<Record<string, StudySpec>> = {
     baseline: 'baseline',
     variants: [
       { name: 'baseline', description: 'MoE Transformer, residual stream of width D', config: {} },
-      { name: 'vwn-r2', description: 'over-width embedding + DGHC, m = 4, n = 8 (r = 2)', config: vwn(4, 8) },
-      { name: 'vwn-r4', description: 'over-width embedding + DGHC, m = 4, n = 16 (r = 4)', config: vwn(4, 16) },
-      { name: 'vwn-r4-mtp', description: 'VWN r = 4 + multi-token prediction (depth 1, λ = 0.3)', config: { ...vwn(4, 16), ...MTP } },
+      { name: 'vwn-r2', description: 'over-width embedding + DGHC, m = 4, n = 8 (r = 2)', config: virtualWidth({ m: 4, n: 8 }) },
+      { name: 'vwn-r4', description: 'over-width embedding + DGHC, m = 4, n = 16 (r = 4)', config: virtualWidth({ m: 4, n: 16 }) },
+      { name: 'vwn-r4-mtp', description: 'VWN r = 4 + multi-token prediction (depth 1, λ = 0.3)', config: { ...virtualWidth({ m: 4, n: 16 }), ...MTP } },
     ],
   },
   'r-sweep': {
@@ -133,10 +130,10 @@ export const STUDIES: Readonly<Record<string, StudySpec>> = {
     baseline: 'baseline',
     variants: [
       { name: 'baseline', description: 'MoE Transformer (r = 1)', config: {} },
-      { name: 'vwn-r1.5', description: 'DGHC m = 4, n = 6', config: vwn(4, 6) },
-      { name: 'vwn-r2', description: 'DGHC m = 4, n = 8', config: vwn(4, 8) },
-      { name: 'vwn-r4', description: 'DGHC m = 4, n = 16', config: vwn(4, 16) },
-      { name: 'vwn-r8', description: 'DGHC m = 4, n = 32', config: vwn(4, 32) },
+      { name: 'vwn-r1.5', description: 'DGHC m = 4, n = 6', config: virtualWidth({ m: 4, n: 6 }) },
+      { name: 'vwn-r2', description: 'DGHC m = 4, n = 8', config: virtualWidth({ m: 4, n: 8 }) },
+      { name: 'vwn-r4', description: 'DGHC m = 4, n = 16', config: virtualWidth({ m: 4, n: 16 }) },
+      { name: 'vwn-r8', description: 'DGHC m = 4, n = 32', config: virtualWidth({ m: 4, n: 32 }) },
     ],
   },
   'm-sweep': {
@@ -146,9 +143,9 @@ export const STUDIES: Readonly<Record<string, StudySpec>> = {
     baseline: 'baseline',
     variants: [
       { name: 'baseline', description: 'MoE Transformer (r = 1)', config: {} },
-      { name: 'vwn-m2', description: 'DGHC m = 2, n = 4', config: vwn(2, 4) },
-      { name: 'vwn-m4', description: 'DGHC m = 4, n = 8', config: vwn(4, 8) },
-      { name: 'vwn-m8', description: 'DGHC m = 8, n = 16', config: vwn(8, 16) },
+      { name: 'vwn-m2', description: 'DGHC m = 2, n = 4', config: virtualWidth({ m: 2, n: 4 }) },
+      { name: 'vwn-m4', description: 'DGHC m = 4, n = 8', config: virtualWidth({ m: 4, n: 8 }) },
+      { name: 'vwn-m8', description: 'DGHC m = 8, n = 16', config: virtualWidth({ m: 8, n: 16 }) },
     ],
   },
   components: {
@@ -159,9 +156,9 @@ export const STUDIES: Readonly<Record<string, StudySpec>> = {
     variants: [
       { name: 'dense', description: 'dense SwiGLU FFN instead of MoE (same active parameters)', config: { ffn: { use: 'swiglu' } } },
       { name: 'baseline', description: 'MoE Transformer', config: {} },
-      { name: 'owe+ghc', description: 'over-width embedding + static GHC, m = 4, n = 8', config: vwn(4, 8, 'ghc') },
-      { name: 'owe+dghc', description: '+ dynamic GHC', config: vwn(4, 8) },
-      { name: 'owe+dghc+mtp', description: '+ multi-token prediction', config: { ...vwn(4, 8), ...MTP } },
+      { name: 'owe+ghc', description: 'over-width embedding + static GHC, m = 4, n = 8', config: virtualWidth({ m: 4, n: 8, dynamic: false }) },
+      { name: 'owe+dghc', description: '+ dynamic GHC', config: virtualWidth({ m: 4, n: 8 }) },
+      { name: 'owe+dghc+mtp', description: '+ multi-token prediction', config: { ...virtualWidth({ m: 4, n: 8 }), ...MTP } },
     ],
   },
 };

@@ -45,7 +45,7 @@ function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tenso
  * ```
  */
 export const attentionV0: PluginDefinition<'mixer', AttentionConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'mixer',
   id: 'attention-v0',
   description: 'pre-#8 attention (slice/concat RoPE), kept only to benchmark against',

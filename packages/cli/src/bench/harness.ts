@@ -13,6 +13,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ByteTokenizer, ConfigError, loadPluginsFor, resolveRunConfig, Trainer, useBackend, type Model, type ModelConfig } from '@vwn/core';
+import { virtualWidth } from '@vwn/ghc';
+import { installDiscovery } from '../discovery.js';
+
+installDiscovery();
 
 /** A named model config of the benchmark suite. */
 export interface BenchConfig {
@@ -25,8 +29,8 @@ export interface BenchConfig {
 
 const SMALL: ModelConfig = { vocabSize: 256, dModel: 256, layers: 4, heads: 4, seqLen: 256 };
 const MOE = { use: 'moe', experts: 8, topK: 2 } as const;
-const r2 = { embedding: { use: 'over-width', m: 4, n: 8 }, connection: { use: 'dynamic-ghc', m: 4, n: 8 } } as const;
-const r4 = { embedding: { use: 'over-width', m: 8, n: 32 }, connection: { use: 'dynamic-ghc', m: 8, n: 32 } } as const;
+const r2 = virtualWidth({ m: 4, n: 8 });
+const r4 = virtualWidth({ m: 8, n: 32 });
 
 /** The reference suite: bench-small and bench-small-moe, each as baseline, DGHC r = 2 and r = 4. */
 export const BENCH_CONFIGS: readonly BenchConfig[] = [

@@ -49,7 +49,7 @@ function ropeTables(T: number, hd: number, base: number): { cos: tf.Tensor4D; si
  * custom gradient `dy·Rᵀ` that needs no transposed GEMM. Replaces the
  * slice/concat (SplitV, Concat, PadV2 in the backward pass) formulation.
  */
-function rotateHalfOp(hd: number): (x: tf.Tensor2D) => tf.Tensor2D {
+function rotateHalfOp(hd: number): { op: (x: tf.Tensor2D) => tf.Tensor2D; constants: tf.Tensor[] } {
   const half = hd / 2;
   const r = new Float32Array(hd * hd);
   const rt = new Float32Array(hd * hd);
@@ -64,7 +64,7 @@ function rotateHalfOp(hd: number): (x: tf.Tensor2D) => tf.Tensor2D {
     value: tf.matMul(args[0] as tf.Tensor2D, R),
     gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, RT),
   }));
-  return (x) => op(x) as tf.Tensor2D;
+  return { op: (x) => op(x) as tf.Tensor2D, constants: [R, RT] };
 }
 
 /**
@@ -87,7 +87,7 @@ function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D, rotateHal
  * ```
  */
 export const causalSelfAttention: PluginDefinition<'mixer', AttentionConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'mixer',
   id: 'attention',
   description: 'causal multi-head self-attention with RoPE (baseline)',
@@ -110,7 +110,7 @@ export const causalSelfAttention: PluginDefinition<'mixer', AttentionConfig> = {
     const wo = ctx.params.create('wo', [D, D], { kind: 'normal', std: std / Math.sqrt(2 * L) });
     // Per-length constants, built once and kept outside any tidy scope.
     const cache = new Map<number, { cos: tf.Tensor4D; sin: tf.Tensor4D; mask: tf.Tensor2D }>();
-    let rotateHalf: ((x: tf.Tensor2D) => tf.Tensor2D) | null = null;
+    let rotateHalf: ReturnType<typeof rotateHalfOp> | null = null;
     const constants = (T: number) => {
       let c = cache.get(T);
       if (!c) {
@@ -127,7 +127,7 @@ export const causalSelfAttention: PluginDefinition<'mixer', AttentionConfig> = {
         tf.tidy(() => {
           const { batch: B, time: T } = fctx;
           const { cos, sin, mask } = constants(T);
-          const rot = (rotateHalf ??= rotateHalfOp(hd)); // its two constants are tf.keep()-ed
+          const rot = (rotateHalf ??= rotateHalfOp(hd)).op; // its two constants are tf.keep()-ed
           const heads = (w: tf.Variable) => linear(x, w).reshape([B, T, H, hd]) as tf.Tensor4D; // [B, T, H, hd]
           const q = applyRope(heads(wq), cos, sin, rot).transpose([0, 2, 1, 3]); // [B, H, T, hd]
           const k = applyRope(heads(wk), cos, sin, rot).transpose([0, 2, 1, 3]); // [B, H, T, hd]
@@ -138,6 +138,13 @@ export const causalSelfAttention: PluginDefinition<'mixer', AttentionConfig> = {
         }),
       // 4 projections + scores (q·k over T keys) + weighted values.
       flopsPerToken: () => 8 * D * D + 4 * ctx.dims.seqLen * D,
+      // Frees the kept per-length constants (RoPE tables, causal mask) and the rotate-half matrices.
+      dispose: () => {
+        tf.dispose([...cache.values()].flatMap((c) => [c.cos, c.sin, c.mask]));
+        cache.clear();
+        if (rotateHalf) tf.dispose(rotateHalf.constants);
+        rotateHalf = null;
+      },
     };
   },
 };

@@ -17,8 +17,8 @@ export type LmHeadConfig = Record<string, never>;
 
 /**
  * Baseline output head: `logits = RMSNorm(h)·Uᵀ`, with `U: [V, D]` its own table or,
- * with `tieEmbeddings`, the embedding's table. Needs `D' = D`; over-width states
- * use the `over-width` head of @vwn/ghc.
+ * with `tieEmbeddings`, the embedding's table. Needs `D' = D`; a wider state
+ * needs a head that reads it (a wide embedding names its `defaultHead`).
  *
  * @example
  * ```json
@@ -26,7 +26,7 @@ export type LmHeadConfig = Record<string, never>;
  * ```
  */
 export const lmHead: PluginDefinition<'head', LmHeadConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'head',
   id: 'lm',
   description: 'final RMSNorm + unembedding (baseline; needs D\' = D)',
@@ -37,7 +37,7 @@ export const lmHead: PluginDefinition<'head', LmHeadConfig> = {
   create(_config, ctx): HeadModule {
     const { dModel: D } = ctx.dims;
     if (ctx.layout.width !== D) {
-      throw new ConfigError('head.use', `"lm" needs a carried state of width D = ${D}, got D' = ${ctx.layout.width}; use "over-width" (@vwn/ghc)`);
+      throw new ConfigError('head.use', `"lm" needs a carried state of width D = ${D}, got D' = ${ctx.layout.width}; use a head that reads a wide state (the embedding plugin's package provides one)`);
     }
     const unembed = createUnembedding(ctx);
     const gain = ctx.params.create('norm.gain', [D], { kind: 'ones' }, { decay: false });
@@ -57,16 +57,16 @@ export const lmHead: PluginDefinition<'head', LmHeadConfig> = {
  * const u = createUnembedding(ctx); const logits = u.apply(h); // h: [N, D]
  * ```
  */
-export function createUnembedding(ctx: import('../plugin.js').BuildContext): {
+export function createUnembedding(ctx: import('../plugin.js').HeadBuildContext): {
   apply(h: tf.Tensor2D): tf.Tensor2D;
   flopsPerToken(): number;
 } {
   const { dModel: D, vocabSize: V } = ctx.dims;
   let table: tf.Variable;
   if (ctx.tieEmbeddings) {
-    const tied = ctx.embedding?.tiedTable;
+    const tied = ctx.embedding.tiedTable;
     if (!tied || tied.shape[0] !== V || tied.shape[1] !== D) {
-      throw new ConfigError('tieEmbeddings', `the embedding has no [V, D] = [${V}, ${D}] table to tie to (a wide over-width table cannot be tied; use factorized: true or tieEmbeddings: false)`);
+      throw new ConfigError('tieEmbeddings', `the embedding has no [V, D] = [${V}, ${D}] table to tie to (a wide [V, D'] table cannot be tied; use a factorized table or tieEmbeddings: false)`);
     }
     table = tied;
   } else {

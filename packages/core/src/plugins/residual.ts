@@ -24,22 +24,18 @@ export type ResidualConfig = Record<string, never>;
  * ```
  */
 export const residualConnection: PluginDefinition<'connection', ResidualConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'connection',
   id: 'residual',
   description: 'plain residual stream h + T(h) (baseline; needs D\' = D)',
-  parseConfig(raw, path) {
+  parseConfig(raw, path, dims, ctx) {
     new ConfigReader(raw, path).done();
+    checkWidth(dims.dModel, ctx.layout.width, path, `the "${ctx.embedding}" embedding`);
     return {};
   },
   create(_config, ctx): ConnectionModule {
     const D = ctx.dims.dModel;
-    if (ctx.layout.width !== D) {
-      throw new ConfigError(
-        'connection.use',
-        `"residual" needs a carried state of width D = ${D}, but the embedding produces D' = ${ctx.layout.width}; use a GHC connection ("ghc", "dynamic-ghc") with matching m and n`,
-      );
-    }
+    checkWidth(D, ctx.layout.width, 'connection', 'the embedding');
     return {
       // state: [N, D] → [N, D]
       apply: (state, sublayer) => tf.tidy(() => tf.add(state, sublayer(state))),
@@ -47,3 +43,11 @@ export const residualConnection: PluginDefinition<'connection', ResidualConfig> 
     };
   },
 };
+
+function checkWidth(D: number, width: number, path: string, embedding: string): void {
+  if (width === D) return;
+  throw new ConfigError(
+    `${path}.use`,
+    `"residual" needs a carried state of width D = ${D}, but ${embedding} produces D' = ${width}; use a connection that reads a wide state (the embedding plugin's package provides one)`,
+  );
+}

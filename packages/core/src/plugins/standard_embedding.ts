@@ -31,7 +31,7 @@ export interface StandardEmbeddingConfig {
  * ```
  */
 export const standardEmbedding: PluginDefinition<'embedding', StandardEmbeddingConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'embedding',
   id: 'standard',
   description: 'token table V×D; carried state width D (baseline)',

@@ -33,7 +33,7 @@ export interface SwigluConfig {
  * ```
  */
 export const swigluFeedForward: PluginDefinition<'ffn', SwigluConfig> = {
-  specificationVersion: 'v1',
+  specificationVersion: 'v2',
   kind: 'ffn',
   id: 'swiglu',
   description: 'dense SwiGLU feed-forward at width D (baseline)',
