@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from './errors.js';
+import { registerFusedOps } from './fused.js';
 import { registerVwnKernels } from './kernels/register_all.js';
 
 /**
@@ -58,9 +59,12 @@ async function tryImport(name: string): Promise<boolean> {
 async function nativeBlas(): Promise<{ enabled: boolean; note: string } | null> {
   try {
     const blas = (await import('@vwn/blas' as string)) as {
-      enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string };
+      enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string; fusedOps?: Record<string, object> };
     };
-    return blas.enableNativeBlas({ backends: ['wasm'] });
+    const result = blas.enableNativeBlas({ backends: ['wasm'] });
+    // Fused op groups the addon offers (e.g. 'dghc'), used by plugins while wasm is active.
+    if (result.enabled) for (const [name, ops] of Object.entries(result.fusedOps ?? {})) registerFusedOps(name, ops, ['wasm']);
+    return result;
   } catch {
     return null;
   }
