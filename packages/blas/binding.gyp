@@ -3,7 +3,7 @@
     {
       "target_name": "vwn_blas",
       "sources": ["native/blas.c", "native/dghc.c"],
-      "cflags": ["-O3", "-std=gnu99", "-pthread"],
+      "cflags": ["-O3", "-std=gnu99", "-pthread", "-Wno-psabi"],
       "ldflags": ["-pthread"],
       "conditions": [
         ["OS=='mac'", {

@@ -6,6 +6,7 @@
  * Per token t (H: [n, d_b], rows = segments; K = 2m+n):
  *   r_j   = 1/sqrt(mean(H_j²) + eps)                     RMSNorm of each segment
  *   c     = tanh(r_j · H_j · W'),  W' = diag(g)·W/τ      coefficients [n, K]
+ *           (H'·W' for all N·n segments is one sgemm; so are the backward's H'ᵀ·dU and dU·Wᵀ)
  *   A     = S_α ⊙ c[:, :m+n] + [Å | Â]                   [n, m+n]
  *   Bᵀ(t) = S_βᵀ ⊙ c[:, m+n:] + Bᵀ                      [n, m]
  *   [X; C] = Aᵀ·H                                        X: [m, d_b], C: [n, d_b]
@@ -14,7 +15,8 @@
  * Determinism: every token's outputs depend on that token only, and parameter
  * gradients are summed per fixed chunk of CHUNK tokens (in token order), then
  * chunk by chunk in chunk order, so results are bitwise the same run to run and
- * for any thread count.
+ * for any thread count of these kernels (the three sgemm calls are OpenBLAS's,
+ * which splits rows/columns, not the summed dimension, across its threads).
  *
  * JS API (all Float32Array, row-major; dims are integers):
  *   dghcRead(N, m, n, db, eps, state, w, gain, sa, sb, read, carry, write, x, carried, bT, c)
@@ -35,9 +37,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef VWN_USE_ACCELERATE
+#include <Accelerate/Accelerate.h>
+#else
+#include <cblas.h>
+#endif
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-/* AVX2 + FMA clone chosen at load time (the same one every run on a given CPU), portable fallback otherwise. */
-#define VWN_CLONES __attribute__((target_clones("arch=haswell", "default")))
+/* x86-64-v3 (AVX2 + FMA) clone chosen by CPU features at load time (the same one every run on a given CPU), portable fallback otherwise. */
+#define VWN_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define VWN_CLONES
 #endif
@@ -48,26 +56,67 @@
 
 static int g_threads = 0; /* 0: same as OpenBLAS's thread count */
 
+/* Scratch memory kept between calls (grow-only): fresh pages for the backward pass's
+   [N·n, K] and [N·n, d_b] buffers every call cost more in page faults than the kernel.
+   Only the JS thread calls in, one kernel at a time. */
+static float* g_scratch = NULL;
+static size_t g_scratch_len = 0;
+
+static float* scratch_floats(size_t len) {
+  if (len > g_scratch_len) {
+    free(g_scratch);
+    g_scratch = malloc(sizeof(float) * len);
+    g_scratch_len = g_scratch ? len : 0;
+  }
+  return g_scratch;
+}
+
 /* ---------------------------------------------------------------- helpers */
 
-/* tanh as a [13/6] rational (Eigen's fast float tanh): |error| ≈ 1 ulp, vectorizable. */
-VWN_INLINE float tanh_fast(float a) {
-  const float x = a > 7.90531110763549805f ? 7.90531110763549805f : (a < -7.90531110763549805f ? -7.90531110763549805f : a);
-  const float x2 = x * x;
-  float p = -2.76076847742355e-16f;
-  p = p * x2 + 2.00018790482477e-13f;
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+
+/* tanh as a [13/6] rational (Eigen's fast float tanh): |error| ≈ 1 ulp; 8 lanes at a time (GCC vector extension). */
+VWN_INLINE v8f tanh8(v8f a) {
+  const v8f hi = (v8f){0} + 7.90531110763549805f, lo = -hi;
+  v8i m = a > hi;
+  v8f x = (v8f)((m & (v8i)hi) | (~m & (v8i)a));
+  m = x < lo;
+  x = (v8f)((m & (v8i)lo) | (~m & (v8i)x));
+  const v8f x2 = x * x;
+  v8f p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
   p = p * x2 + -8.60467152213735e-11f;
   p = p * x2 + 5.12229709037114e-08f;
   p = p * x2 + 1.48572235717979e-05f;
   p = p * x2 + 6.37261928875436e-04f;
   p = p * x2 + 4.89352455891786e-03f;
   p = p * x;
-  float q = 1.19825839466702e-06f;
-  q = q * x2 + 1.18534705686654e-04f;
+  v8f q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
   q = q * x2 + 2.26843463243900e-03f;
   q = q * x2 + 4.89352518554385e-03f;
-  const float y = p / q;
-  return (a < 0.0004f && a > -0.0004f) ? a : y;
+  const v8f y = p / q;
+  const v8i tiny = (a < 0.0004f) & (a > -0.0004f);
+  return (v8f)((tiny & (v8i)a) | (~tiny & (v8i)y));
+}
+
+/* y[i] = tanh(s·y[i]) for i < len. */
+VWN_INLINE void tanh_scaled(float* y, float s, int len) {
+  int i = 0;
+  for (; i + 8 <= len; i += 8) {
+    v8f v;
+    memcpy(&v, y + i, sizeof v);
+    v = tanh8(v * s);
+    memcpy(y + i, &v, sizeof v);
+  }
+  if (i < len) {
+    float t[8] = {0};
+    for (int l = 0; l < len - i; l++) t[l] = s * y[i + l];
+    v8f v;
+    memcpy(&v, t, sizeof v);
+    v = tanh8(v);
+    memcpy(t, &v, sizeof v);
+    for (int l = 0; l < len - i; l++) y[i + l] = t[l];
+  }
 }
 
 /* Σ a[i]·b[i] with 8 independent partial sums (vectorizes without -ffast-math; fixed order). */
@@ -81,11 +130,67 @@ VWN_INLINE float dot(const float* a, const float* b, int len) {
   return s;
 }
 
-VWN_INLINE void axpy(float alpha, const float* x, float* y, int len) {
-  for (int i = 0; i < len; i++) y[i] += alpha * x[i];
+/*
+ * out[0..len) (= or +=) Σ_k coef[k·cs] · rows[k·ld + 0..len): a small GEMM row with the
+ * accumulators in registers (blocks of 32, then 8, then single elements).
+ */
+VWN_INLINE void lincomb(float* out, int len, int add, const float* coef, int cs, int ncoef, const float* rows, size_t ld) {
+  int d0 = 0;
+  for (; d0 + 32 <= len; d0 += 32) {
+    v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    for (int k = 0; k < ncoef; k++) {
+      const float c = coef[(size_t)k * cs];
+      const float* r = rows + (size_t)k * ld + d0;
+      v8f r0, r1, r2, r3;
+      memcpy(&r0, r, 32);
+      memcpy(&r1, r + 8, 32);
+      memcpy(&r2, r + 16, 32);
+      memcpy(&r3, r + 24, 32);
+      a0 += c * r0;
+      a1 += c * r1;
+      a2 += c * r2;
+      a3 += c * r3;
+    }
+    float* o = out + d0;
+    if (add) {
+      v8f o0, o1, o2, o3;
+      memcpy(&o0, o, 32);
+      memcpy(&o1, o + 8, 32);
+      memcpy(&o2, o + 16, 32);
+      memcpy(&o3, o + 24, 32);
+      a0 += o0;
+      a1 += o1;
+      a2 += o2;
+      a3 += o3;
+    }
+    memcpy(o, &a0, 32);
+    memcpy(o + 8, &a1, 32);
+    memcpy(o + 16, &a2, 32);
+    memcpy(o + 24, &a3, 32);
+  }
+  for (; d0 + 8 <= len; d0 += 8) {
+    v8f a0 = {0};
+    for (int k = 0; k < ncoef; k++) {
+      v8f r0;
+      memcpy(&r0, rows + (size_t)k * ld + d0, 32);
+      a0 += coef[(size_t)k * cs] * r0;
+    }
+    if (add) {
+      v8f o0;
+      memcpy(&o0, out + d0, 32);
+      a0 += o0;
+    }
+    memcpy(out + d0, &a0, 32);
+  }
+  for (; d0 < len; d0++) {
+    float s = 0.0f;
+    for (int k = 0; k < ncoef; k++) s += coef[(size_t)k * cs] * rows[(size_t)k * ld + d0];
+    out[d0] = add ? out[d0] + s : s;
+  }
 }
 
 /* ---------------------------------------------------------------- threads */
+
 
 int vwn_kernel_threads(void) {
   if (g_threads > 0) return g_threads;
@@ -135,10 +240,11 @@ static void parallel_chunks(int chunks, ChunkFn fn, void* ctx) {
 
 /* ---------------------------------------------------------------- DGHC read, forward */
 
+/* Pass after the GEMM U = H'·W' (already in c): c = tanh(r·U), A, bT and [X; C] = Aᵀ·H per token. */
 typedef struct {
   int N, m, n, db, K;
   float eps;
-  const float *state, *wp, *sa, *ahat, *sbT, *bTs;
+  const float *state, *sa, *ahat, *sbT, *bTs;
   float *x, *carried, *bT, *c;
 } ReadCtx;
 
@@ -154,43 +260,45 @@ VWN_CLONES static void read_chunk(void* p, int chunk) {
       const float* h = H + (size_t)j * db;
       const float r = 1.0f / sqrtf(dot(h, h, db) / (float)db + k->eps);
       float* u = c + (size_t)j * K;
-      for (int q = 0; q < K; q++) u[q] = 0.0f;
-      for (int d = 0; d < db; d++) axpy(h[d], k->wp + (size_t)d * K, u, K);
-      for (int q = 0; q < K; q++) u[q] = tanh_fast(r * u[q]);
+      tanh_scaled(u, r, K);
       for (int i = 0; i < M2; i++) A[j * M2 + i] = k->sa[j * M2 + i] * u[i] + k->ahat[j * M2 + i];
       float* bt = k->bT + ((size_t)t * n + j) * m;
       for (int i = 0; i < m; i++) bt[i] = k->sbT[j * m + i] * u[M2 + i] + k->bTs[j * m + i];
     }
     for (int i = 0; i < M2; i++) {
       float* y = i < m ? k->x + ((size_t)t * m + i) * db : k->carried + ((size_t)t * n + (i - m)) * db;
-      for (int d = 0; d < db; d++) y[d] = 0.0f;
-      for (int j = 0; j < n; j++) axpy(A[j * M2 + i], H + (size_t)j * db, y, db);
+      lincomb(y, db, 0, A + i, M2, n, H, db);
     }
   }
 }
 
 /* ---------------------------------------------------------------- DGHC read, backward */
 
+/*
+ * Pass 1 (per token): dA = H·dYᵀ, the width path of dH' (= A·dY, written to dstate), the
+ * parameter partials of S_α, [Å | Â], S_β, B, and dvr = r ⊙ dU (dU: gradient of the
+ * pre-tanh coefficients) for the two GEMMs. Pass 2 (after E' = dvr·(W/τ)ᵀ): gain partials and
+ * the RMSNorm path, dH'_j += g ⊙ E'_j − ĥ_j · mean(g ⊙ E'_j ⊙ ĥ_j).
+ */
 typedef struct {
   int N, m, n, db, K, P;
-  float eps, tau;
-  const float *dx, *dcarried, *dbT, *state, *c, *w, *wtT, *gain, *sa, *ahat, *sbT;
-  float* dstate;
-  float* partial; /* [chunks, P]: dW (db·K) | dgain (db) | dSα (n·(m+n)) | d[Å|Â] (n·(m+n)) | dS_βᵀ (n·m) | dBᵀ (n·m) */
+  float eps;
+  const float *dx, *dcarried, *dbT, *state, *c, *gain, *sa, *ahat, *sbT;
+  float *dstate, *dvr, *e;
+  float* partial; /* [chunks, P]: dgain (db) | dSα (n·(m+n)) | d[Å|Â] (n·(m+n)) | dS_βᵀ (n·m) | dBᵀ (n·m) */
 } GradCtx;
 
 VWN_CLONES static void grad_chunk(void* p, int chunk) {
   const GradCtx* k = (const GradCtx*)p;
   const int m = k->m, n = k->n, db = k->db, K = k->K, M2 = m + n;
   const int t0 = chunk * CHUNK, t1 = t0 + CHUNK < k->N ? t0 + CHUNK : k->N;
-  float* pw = k->partial + (size_t)chunk * k->P;
-  float* pg = pw + db * K;
+  float* pg = k->partial + (size_t)chunk * k->P;
   float* psa = pg + db;
   float* pa = psa + n * M2;
   float* psb = pa + n * M2;
   float* pb = psb + n * m;
-  memset(pw, 0, sizeof(float) * (size_t)k->P);
-  float A[n * M2], dv[K], hhat[db], hbar[db], e[db];
+  memset(psa, 0, sizeof(float) * (size_t)(k->P - db));
+  float A[n * M2], dYT[db * M2], dA[M2];
   for (int t = t0; t < t1; t++) {
     const float* H = k->state + (size_t)t * n * db;
     const float* c = k->c + (size_t)t * n * K;
@@ -200,42 +308,55 @@ VWN_CLONES static void grad_chunk(void* p, int chunk) {
     float* dH = k->dstate + (size_t)t * n * db;
     for (int j = 0; j < n; j++)
       for (int i = 0; i < M2; i++) A[j * M2 + i] = k->sa[j * M2 + i] * c[j * K + i] + k->ahat[j * M2 + i];
+    for (int i = 0; i < M2; i++) {
+      const float* dy = i < m ? dX + (size_t)i * db : dC + (size_t)(i - m) * db;
+      for (int d = 0; d < db; d++) dYT[d * M2 + i] = dy[d];
+    }
     for (int j = 0; j < n; j++) {
       const float* h = H + (size_t)j * db;
       const float* cj = c + (size_t)j * K;
       float* dh = dH + (size_t)j * db;
-      /* width connection: dH_j = Σ_i A[j,i]·dY_i, dA[j,i] = H_j·dY_i */
-      for (int d = 0; d < db; d++) dh[d] = 0.0f;
+      lincomb(dh, db, 0, A + j * M2, 1, m, dX, db); /* Σ_{i<m} A[j,i]·dX_i */
+      lincomb(dh, db, 1, A + j * M2 + m, 1, n, dC, db); /* + Σ_i A[j,m+i]·dC_i */
+      lincomb(dA, M2, 0, h, 1, db, dYT, M2); /* dA[j,:] = H_j·dYᵀ */
+      const float r = 1.0f / sqrtf(dot(h, h, db) / (float)db + k->eps);
+      float* dv = k->dvr + ((size_t)t * n + j) * K;
       for (int i = 0; i < M2; i++) {
-        const float* dy = i < m ? dX + (size_t)i * db : dC + (size_t)(i - m) * db;
-        axpy(A[j * M2 + i], dy, dh, db);
-        const float da = dot(h, dy, db);
-        psa[j * M2 + i] += da * cj[i];
-        pa[j * M2 + i] += da;
-        dv[i] = da * k->sa[j * M2 + i] * (1.0f - cj[i] * cj[i]);
+        psa[j * M2 + i] += dA[i] * cj[i];
+        pa[j * M2 + i] += dA[i];
+        dv[i] = r * (dA[i] * k->sa[j * M2 + i] * (1.0f - cj[i] * cj[i]));
       }
       for (int i = 0; i < m; i++) {
         const float g = dB[j * m + i], cb = cj[M2 + i];
         psb[j * m + i] += g * cb;
         pb[j * m + i] += g;
-        dv[M2 + i] = g * k->sbT[j * m + i] * (1.0f - cb * cb);
+        dv[M2 + i] = r * (g * k->sbT[j * m + i] * (1.0f - cb * cb));
       }
-      /* coefficient GEMM: u = ĥ ⊙ g · W/τ; e = (W/τ)·dv; dW += (ĥ ⊙ g)ᵀ·dv (τ applied at the end) */
+    }
+  }
+}
+
+VWN_CLONES static void norm_chunk(void* p, int chunk) {
+  const GradCtx* k = (const GradCtx*)p;
+  const int n = k->n, db = k->db;
+  const int t0 = chunk * CHUNK, t1 = t0 + CHUNK < k->N ? t0 + CHUNK : k->N;
+  float* pg = k->partial + (size_t)chunk * k->P;
+  memset(pg, 0, sizeof(float) * (size_t)db);
+  float hhat[db], ge[db];
+  for (int t = t0; t < t1; t++) {
+    for (int j = 0; j < n; j++) {
+      const size_t row = ((size_t)t * n + j) * db;
+      const float* h = k->state + row;
+      const float* e = k->e + row; /* E' = r ⊙ (dU·(W/τ)ᵀ) */
+      float* dh = k->dstate + row;
       const float r = 1.0f / sqrtf(dot(h, h, db) / (float)db + k->eps);
       for (int d = 0; d < db; d++) {
         hhat[d] = r * h[d];
-        hbar[d] = hhat[d] * k->gain[d];
-        e[d] = 0.0f;
+        pg[d] += h[d] * e[d];
+        ge[d] = k->gain[d] * e[d];
       }
-      for (int q = 0; q < K; q++) axpy(dv[q], k->wtT + (size_t)q * db, e, db);
-      for (int d = 0; d < db; d++) axpy(hbar[d], dv, pw + (size_t)d * K, K);
-      /* gain and RMSNorm */
-      for (int d = 0; d < db; d++) {
-        pg[d] += hhat[d] * e[d];
-        e[d] *= k->gain[d]; /* dĥ */
-      }
-      const float mdot = dot(e, hhat, db) / (float)db;
-      for (int d = 0; d < db; d++) dh[d] += r * (e[d] - hhat[d] * mdot);
+      const float mdot = dot(ge, hhat, db) / (float)db;
+      for (int d = 0; d < db; d++) dh[d] += ge[d] - hhat[d] * mdot;
     }
   }
 }
@@ -258,7 +379,7 @@ VWN_CLONES static void write_chunk(void* p, int chunk) {
     for (int j = 0; j < n; j++) {
       float* o = k->out + ((size_t)t * n + j) * db;
       memcpy(o, k->carried + ((size_t)t * n + j) * db, sizeof(float) * (size_t)db);
-      for (int i = 0; i < m; i++) axpy(B[j * m + i], Z + (size_t)i * db, o, db);
+      lincomb(o, db, 1, B + j * m, 1, m, Z, db);
     }
   }
 }
@@ -267,20 +388,16 @@ VWN_CLONES static void write_grad_chunk(void* p, int chunk) {
   const WriteCtx* k = (const WriteCtx*)p;
   const int m = k->m, n = k->n, db = k->db;
   const int t0 = chunk * CHUNK, t1 = t0 + CHUNK < k->N ? t0 + CHUNK : k->N;
+  float ZT[db * m];
   for (int t = t0; t < t1; t++) {
     const float* Z = k->z + (size_t)t * m * db;
     const float* B = k->bT + (size_t)t * n * m;
     const float* dO = k->dout + (size_t)t * n * db;
-    float* dZ = k->dz + (size_t)t * m * db;
-    float* dB = k->dbT + (size_t)t * n * m;
-    for (int i = 0; i < m * db; i++) dZ[i] = 0.0f;
-    for (int j = 0; j < n; j++) {
-      const float* g = dO + (size_t)j * db;
-      for (int i = 0; i < m; i++) {
-        axpy(B[j * m + i], g, dZ + (size_t)i * db, db);
-        dB[j * m + i] = dot(g, Z + (size_t)i * db, db);
-      }
+    for (int i = 0; i < m; i++) {
+      lincomb(k->dz + ((size_t)t * m + i) * db, db, 0, B + i, m, n, dO, db); /* dZ_i = Σ_j B[j,i]·dO_j */
+      for (int d = 0; d < db; d++) ZT[d * m + i] = Z[(size_t)i * db + d];
     }
+    for (int j = 0; j < n; j++) lincomb(k->dbT + ((size_t)t * n + j) * m, m, 0, dO + (size_t)j * db, 1, db, ZT, m); /* dB[j,:] = dO_j·Zᵀ */
   }
 }
 
@@ -366,7 +483,7 @@ static napi_value DghcRead(napi_env env, napi_callback_info info) {
   F32ARG(c, 16, (size_t)N * n * K, "c");
   if (N == 0) return NULL;
   const float tau = sqrtf((float)db);
-  float* wp = malloc(sizeof(float) * ((size_t)db * K + 2 * (size_t)n * M2 + 2 * (size_t)n * m));
+  float* wp = scratch_floats((size_t)db * K + 2 * (size_t)n * M2 + 2 * (size_t)n * m);
   if (!wp) {
     napi_throw_error(env, NULL, "@vwn/blas dghcRead: out of memory");
     return NULL;
@@ -384,9 +501,10 @@ static napi_value DghcRead(napi_env env, napi_callback_info info) {
       bTs[j * m + i] = wr.p[i * n + j];
     }
   }
-  ReadCtx ctx = {N, m, n, db, K, (float)eps, state.p, wp, sa.p, ahat, sbT, bTs, x.p, car.p, bT.p, c.p};
+  /* Coefficient GEMM for all N·n segments at once: U = H'·(g ⊙ W/τ) into c (the row scale r and tanh follow). */
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N * n, K, db, 1.0f, state.p, db, wp, K, 0.0f, c.p, K);
+  ReadCtx ctx = {N, m, n, db, K, (float)eps, state.p, sa.p, ahat, sbT, bTs, x.p, car.p, bT.p, c.p};
   parallel_chunks((N + CHUNK - 1) / CHUNK, read_chunk, &ctx);
-  free(wp);
   return NULL;
 }
 
@@ -422,51 +540,57 @@ static napi_value DghcReadGrad(napi_env env, napi_callback_info info) {
   F32ARG(dcarry, 22, (size_t)n * n, "dcarry");
   F32ARG(dwrite, 23, (size_t)m * n, "dwrite");
   const float tau = sqrtf((float)db);
-  const int P = db * K + db + 2 * n * M2 + 2 * n * m;
+  const int P = db + 2 * n * M2 + 2 * n * m;
   const int chunks = (N + CHUNK - 1) / CHUNK;
-  float* wtT = malloc(sizeof(float) * ((size_t)K * db + (size_t)n * m + (size_t)P * (chunks > 0 ? chunks : 1)));
-  if (!wtT) {
+  if (N == 0) {
+    memset(dw.p, 0, sizeof(float) * (size_t)db * K);
+    memset(dgain.p, 0, sizeof(float) * (size_t)db);
+    memset(dsa.p, 0, sizeof(float) * (size_t)n * M2);
+    memset(dsb.p, 0, sizeof(float) * (size_t)m * n);
+    memset(dread.p, 0, sizeof(float) * (size_t)n * m);
+    memset(dcarry.p, 0, sizeof(float) * (size_t)n * n);
+    memset(dwrite.p, 0, sizeof(float) * (size_t)m * n);
+    return NULL;
+  }
+  /* scratch: W/τ | S_βᵀ | [Å | Â] | chunk partials | dvr [N·n, K] | E' [N·n, d_b] | totals */
+  const size_t scratch = (size_t)db * K + (size_t)n * m + (size_t)n * M2 + (size_t)P * chunks + (size_t)N * n * K +
+                         (size_t)N * n * db + (size_t)P;
+  float* wt = scratch_floats(scratch);
+  if (!wt) {
     napi_throw_error(env, NULL, "@vwn/blas dghcReadGrad: out of memory");
     return NULL;
   }
-  float* sbT = wtT + (size_t)K * db;
-  float* partial = sbT + (size_t)n * m;
-  for (int dd = 0; dd < db; dd++)
-    for (int q = 0; q < K; q++) wtT[q * db + dd] = w.p[dd * K + q] / tau;
-  for (int j = 0; j < n; j++)
-    for (int i = 0; i < m; i++) sbT[j * m + i] = sb.p[i * n + j];
-  float* ahat = malloc(sizeof(float) * (size_t)n * M2);
-  if (!ahat) {
-    free(wtT);
-    napi_throw_error(env, NULL, "@vwn/blas dghcReadGrad: out of memory");
-    return NULL;
-  }
+  float* sbT = wt + (size_t)db * K;
+  float* ahat = sbT + (size_t)n * m;
+  float* partial = ahat + (size_t)n * M2;
+  float* dvr = partial + (size_t)P * chunks;
+  float* e = dvr + (size_t)N * n * K;
+  float* tot = e + (size_t)N * n * db;
+  for (int i = 0; i < db * K; i++) wt[i] = w.p[i] / tau;
   for (int j = 0; j < n; j++) {
+    for (int i = 0; i < m; i++) sbT[j * m + i] = sb.p[i * n + j];
     for (int i = 0; i < m; i++) ahat[j * M2 + i] = rd.p[j * m + i];
     for (int i = 0; i < n; i++) ahat[j * M2 + m + i] = cy.p[j * n + i];
   }
-  GradCtx ctx = {N, m, n, db, K, P, (float)eps, tau, dx.p, dcar.p, dbT.p, state.p, c.p, w.p, wtT, gain.p, sa.p, ahat, sbT,
-                 dstate.p, partial};
+  GradCtx ctx = {N, m, n, db, K, P, (float)eps, dx.p, dcar.p, dbT.p, state.p, c.p, gain.p, sa.p, ahat, sbT, dstate.p, dvr, e, partial};
   parallel_chunks(chunks, grad_chunk, &ctx);
+  /* The coefficient GEMM's two gradients over all N·n segments: dW = diag(g)·H'ᵀ·dvr/τ and E' = dvr·(W/τ)ᵀ. */
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, db, K, N * n, 1.0f, state.p, db, dvr, K, 0.0f, dw.p, K);
+  for (int dd = 0; dd < db; dd++)
+    for (int q = 0; q < K; q++) dw.p[dd * K + q] = gain.p[dd] * dw.p[dd * K + q] / tau;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N * n, db, K, 1.0f, dvr, K, wt, K, 0.0f, e, db);
+  parallel_chunks(chunks, norm_chunk, &ctx);
   /* Sum the chunk partials in chunk order. */
-  float* tot = calloc((size_t)P, sizeof(float));
-  if (!tot) {
-    free(wtT);
-    free(ahat);
-    napi_throw_error(env, NULL, "@vwn/blas dghcReadGrad: out of memory");
-    return NULL;
-  }
+  memset(tot, 0, sizeof(float) * (size_t)P);
   for (int ch = 0; ch < chunks; ch++) {
     const float* src = partial + (size_t)ch * P;
     for (int i = 0; i < P; i++) tot[i] += src[i];
   }
-  const float* tw = tot;
-  const float* tg = tw + db * K;
+  const float* tg = tot;
   const float* tsa = tg + db;
   const float* ta = tsa + n * M2;
   const float* tsb = ta + n * M2;
   const float* tb = tsb + n * m;
-  for (int i = 0; i < db * K; i++) dw.p[i] = tw[i] / tau;
   memcpy(dgain.p, tg, sizeof(float) * (size_t)db);
   memcpy(dsa.p, tsa, sizeof(float) * (size_t)n * M2);
   for (int j = 0; j < n; j++) {
@@ -477,9 +601,6 @@ static napi_value DghcReadGrad(napi_env env, napi_callback_info info) {
       dwrite.p[i * n + j] = tb[j * m + i];
     }
   }
-  free(tot);
-  free(ahat);
-  free(wtT);
   return NULL;
 }
 

@@ -39,7 +39,7 @@ trap 'rm -rf "$TMP"' EXIT
 # OpenBLAS's symbols cannot clash with another BLAS loaded into the same process.
 # No absolute paths end up in the binary (file-prefix-map, stripped), so rebuilding
 # with the same gcc and libopenblas.a gives the same bytes.
-CFLAGS=(-O3 -std=gnu99 -pthread -fPIC -fvisibility=hidden -DNAPI_VERSION=8 -DNODE_GYP_MODULE_NAME=vwn_blas "-ffile-prefix-map=$HERE=.")
+CFLAGS=(-O3 -std=gnu99 -pthread -Wno-psabi -fPIC -fvisibility=hidden -DNAPI_VERSION=8 -DNODE_GYP_MODULE_NAME=vwn_blas "-ffile-prefix-map=$HERE=.")
 LDFLAGS=(-shared -Wl,--exclude-libs,ALL -Wl,--as-needed -Wl,--build-id=sha1 -Wl,-O1 -s)
 (cd "$HERE" && "$CC" "${CFLAGS[@]}" -I"$NODE_INC" -I"$OPENBLAS_INC" native/blas.c native/dghc.c -o "$TMP/vwn_blas.node" "${LDFLAGS[@]}" "$OPENBLAS_A" -lpthread -lm)
 

@@ -12,7 +12,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { ByteTokenizer, ConfigError, loadPluginsFor, resolveRunConfig, Trainer, useBackend, type Model, type ModelConfig } from '@vwn/core';
+import { ByteTokenizer, ConfigError, loadPluginsFor, registerFusedOps, resolveRunConfig, Trainer, useBackend, type Model, type ModelConfig } from '@vwn/core';
 
 /** A named model config of the benchmark suite. */
 export interface BenchConfig {
@@ -231,7 +231,7 @@ export function formatTable(results: readonly BenchResult[]): string {
 }
 
 interface BlasModule {
-  enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string };
+  enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string; fusedOps?: Record<string, object> };
   registerWasmMatMulFix(): string[];
   unregisterBlasKernels(backend: string): void;
 }
@@ -265,6 +265,8 @@ export async function activateBenchBackend(spec: string): Promise<{ label: strin
     return { label: `${backend}+fix`, note: ok ? `${note}; matMul transposes/batches hoisted (@vwn/blas, pure JS)` : '+fix applies to wasm only', ok };
   }
   const r = blas.enableNativeBlas({ backends: [backend] });
+  // As useBackend('native'): the fused op groups (DGHC) serve the plugins while wasm is active.
+  if (r.enabled) for (const [name, ops] of Object.entries(r.fusedOps ?? {})) registerFusedOps(name, ops, [backend]);
   return { label: `${backend}+blas`, note: r.note, ok: r.enabled };
 }
 
