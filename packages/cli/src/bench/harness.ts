@@ -206,6 +206,23 @@ export function withOverheads(results: BenchResult[]): BenchResult[] {
   });
 }
 
+/**
+ * The VWN overhead table: per VWN config and backend, step-time overhead vs analytic FLOP
+ * overhead over its baseline, and the gap in percentage points (issue #16's target: ≤ 10 at r = 2, 4).
+ */
+export function formatOverheadTable(results: readonly BenchResult[]): string {
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+  const vwn = results.filter((r) => r.status === 'ok' && r.stepOverhead != null && r.flopOverhead != null);
+  if (!vwn.length) return '';
+  const rows = [
+    ['config', 'backend', 'Δstep', 'ΔFLOP', 'gap (points)'],
+    ...vwn.map((r) => [r.config, r.backend, pct(r.stepOverhead!), pct(r.flopOverhead!), (100 * (r.stepOverhead! - r.flopOverhead!)).toFixed(1)]),
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const lines = rows.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+  return ['VWN overhead: step time vs analytic FLOPs, against the baseline on the same backend', lines[0], widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1)].join('\n');
+}
+
 /** Plain-text table of results. */
 export function formatTable(results: readonly BenchResult[]): string {
   const pct = (x: number | null | undefined) => (x == null ? '' : `${(x * 100).toFixed(1)}%`);
