@@ -198,43 +198,45 @@ int vwn_kernel_threads(void) {
 }
 
 typedef void (*ChunkFn)(void* ctx, int chunk);
-typedef struct {
-  ChunkFn fn;
-  void* ctx;
-  int chunks, stride, first;
-} Job;
 
 #ifdef _WIN32
 static void parallel_chunks(int chunks, ChunkFn fn, void* ctx) { /* no pthreads: one thread */
   for (int c = 0; c < chunks; c++) fn(ctx, c);
 }
 #else
+typedef struct {
+  ChunkFn fn;
+  void* ctx;
+  int chunks;
+  int next; /* next chunk to take (atomic) */
+} Job;
+
 static void* run_job(void* p) {
   Job* j = (Job*)p;
-  for (int c = j->first; c < j->chunks; c += j->stride) j->fn(j->ctx, c);
+  for (int c; (c = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->chunks;) j->fn(j->ctx, c);
   return NULL;
 }
 
-
-/* Runs fn(ctx, c) for c in [0, chunks), chunk c on thread c mod T. */
+/*
+ * Runs fn(ctx, c) for c in [0, chunks) on up to T threads, chunks taken from a shared counter
+ * (a thread the OS deschedules on a busy machine holds up one chunk, not a fixed share). Which
+ * thread runs a chunk does not change any result: each chunk writes its own outputs and partials.
+ */
 static void parallel_chunks(int chunks, ChunkFn fn, void* ctx) {
   int T = vwn_kernel_threads();
   if (T > MAX_THREADS) T = MAX_THREADS;
   if (T > chunks) T = chunks;
+  Job job = {fn, ctx, chunks, 0};
   if (T <= 1) {
-    for (int c = 0; c < chunks; c++) fn(ctx, c);
+    run_job(&job);
     return;
   }
-  Job jobs[MAX_THREADS];
   pthread_t tids[MAX_THREADS];
   int started[MAX_THREADS];
-  for (int t = 0; t < T; t++) jobs[t] = (Job){fn, ctx, chunks, T, t};
-  for (int t = 1; t < T; t++) started[t] = pthread_create(&tids[t], NULL, run_job, &jobs[t]) == 0;
-  run_job(&jobs[0]);
-  for (int t = 1; t < T; t++) {
+  for (int t = 1; t < T; t++) started[t] = pthread_create(&tids[t], NULL, run_job, &job) == 0;
+  run_job(&job);
+  for (int t = 1; t < T; t++)
     if (started[t]) pthread_join(tids[t], NULL);
-    else run_job(&jobs[t]); /* could not start a thread: do its share here */
-  }
 }
 #endif
 
