@@ -55,13 +55,21 @@ export function planTranspose(shape: readonly number[], perm: readonly number[])
   }
 }
 
-/** `Transpose` on the native addon for 4-byte dtypes whose permutation {@link planTranspose} maps; else tfjs-wasm's. */
+/** `Transpose` on the native addon for 4-byte dtypes whose permutation {@link planTranspose} maps (layout-preserving ones share the data); else tfjs-wasm's. */
 export function wasmTranspose(blas: Blas, original: KernelFn): KernelFn {
   return (args) => {
     const { x } = args.inputs as { x: Info };
     const perm = (args.attrs['perm'] as number[] | undefined) ?? [...x.shape.keys()].reverse();
     if ((x.dtype !== 'float32' && x.dtype !== 'int32') || perm.length !== x.shape.length) return original(args);
     const plan = planTranspose(x.shape, perm);
+    // A permutation that moves only size-1 axes (e.g. tfjs's gather gradient transposes the
+    // [N, D'] embedding gradient with perm [0, 1], twice per step) keeps the memory layout:
+    // share the data, as wasm's Reshape does (tensors are immutable).
+    if (plan && plan[0] === 1 && plan[1] === 1 && plan[2] === 1) {
+      const backend = args.backend as WasmBackend;
+      backend.incRef(x.dataId);
+      return { dataId: x.dataId, shape: perm.map((a) => x.shape[a]!), dtype: x.dtype };
+    }
     // Small planes (e.g. GHC's per-token [32, 32]) stay on tfjs-wasm, whose XNNPACK transpose is faster there.
     if (!plan || plan[1] * plan[2] * plan[3] <= 4096) return original(args);
     const backend = args.backend as WasmBackend;
