@@ -60,7 +60,7 @@ function swap(config: tf.KernelConfig): void {
  * @example
  * ```ts
  * await import('@tensorflow/tfjs-backend-wasm');
- * registerBlasKernels('wasm'); // ['BatchMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV', 'Transpose', 'Sum', '_FusedMatMul']
+ * registerBlasKernels('wasm'); // ['BatchMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV', 'Transpose', 'Sum', 'VwnBlasDghcRead', …, '_FusedMatMul']
  * registerBlasKernels('wasm', { transpose: false }); // tfjs-wasm's Transpose stays (or is restored)
  * ```
  */
