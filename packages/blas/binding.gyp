@@ -2,8 +2,9 @@
   "targets": [
     {
       "target_name": "vwn_blas",
-      "sources": ["native/blas.c"],
-      "cflags": ["-O3", "-std=c99"],
+      "sources": ["native/blas.c", "native/dghc.c"],
+      "cflags": ["-O3", "-std=gnu99", "-pthread", "-Wno-psabi"],
+      "ldflags": ["-pthread"],
       "conditions": [
         ["OS=='mac'", {
           "defines": ["VWN_USE_ACCELERATE", "ACCELERATE_NEW_LAPACK"],

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { addonPath, platform } from '../src/index.js';
 
 const PKG = fileURLToPath(new URL('../', import.meta.url));
-const BLAS_C = join(PKG, '..', 'blas', 'native', 'blas.c');
+const NATIVE = join(PKG, '..', 'blas', 'native');
 const HERE = process.platform === 'linux' && process.arch === 'x64' && !!(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } })?.header?.glibcVersionRuntime;
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -32,10 +32,13 @@ describe('@vwn/blas-linux-x64-gnu', () => {
     expect(existsSync(join(PKG, 'OpenBLAS-LICENSE.txt'))).toBe(true);
   });
 
-  it('matches its build-info.txt and was built from the current native/blas.c (else: npm run build:prebuilt -w @vwn/blas, commit)', () => {
+  it("matches its build-info.txt and was built from the current native/blas.c, dghc.c, dghc.h (else: npm run build:prebuilt -w @vwn/blas, commit)", () => {
     const info = readFileSync(join(PKG, 'build-info.txt'), 'utf8');
     expect(/^sha256:\s+(\w+)$/m.exec(info)?.[1]).toBe(sha256(addonPath));
-    expect(/^source:\s+native\/blas\.c sha256 (\w+)$/m.exec(info)?.[1]).toBe(sha256(BLAS_C));
+    for (const file of ['blas.c', 'dghc.c', 'dghc.h']) {
+      const line = new RegExp(`^source:\\s+native/${file.replace('.', '\\.')} sha256 (\\w+)$`, 'm');
+      expect(line.exec(info)?.[1], file).toBe(sha256(join(NATIVE, file)));
+    }
   });
 
   it.skipIf(!HERE)('needs only the C runtime: ldd lists no BLAS, LAPACK, Fortran or quadmath library', () => {
@@ -49,5 +52,8 @@ describe('@vwn/blas-linux-x64-gnu', () => {
     const addon = createRequire(import.meta.url)(addonPath) as Record<string, unknown>;
     expect(typeof addon['config']).toBe('function');
     expect((addon['config'] as () => string)()).toMatch(/^OpenBLAS 0\.3\.\d+ .*DYNAMIC_ARCH/);
+    for (const fn of ['gemm', 'transpose', 'sumMiddle', 'dghcRead', 'dghcReadGrad', 'ghcWrite', 'ghcWriteGrad', 'setKernelThreads']) {
+      expect(typeof addon[fn], fn).toBe('function');
+    }
   });
 });

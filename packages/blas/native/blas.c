@@ -14,12 +14,16 @@
  *     dst[a, c] = Σ_r src[a, r, c], float32, summed in r order from 0 (the order of tfjs-wasm's
  *     transpose-then-sum, so results are bitwise equal) without materializing the transpose.
  *   setNumThreads(n), getNumThreads(), config()
+ * plus the fused DGHC kernels of native/dghc.c (dghcRead, dghcReadGrad, ghcWrite, ghcWriteGrad,
+ * setKernelThreads, getKernelThreads).
  */
 #include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dghc.h"
 
 #ifdef VWN_USE_ACCELERATE
 #include <Accelerate/Accelerate.h>
@@ -259,6 +263,14 @@ static napi_value Config(napi_env env, napi_callback_info info) {
   return out;
 }
 
+int vwn_blas_threads(void) {
+#ifndef VWN_USE_ACCELERATE
+  return openblas_get_num_threads();
+#else
+  return 0;
+#endif
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -269,6 +281,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"config", NULL, Config, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  if (!vwn_dghc_init(env, exports)) {
+    napi_throw_error(env, NULL, "@vwn/blas: could not register the DGHC kernels");
+    return NULL;
+  }
   return exports;
 }
 

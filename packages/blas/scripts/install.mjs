@@ -1,7 +1,7 @@
 // npm `install` hook of @vwn/blas. On platforms with a prebuilt addon package
 // (@vwn/blas-linux-x64-gnu, an optional dependency) that loads, it does nothing:
 // the addon is already there and needs no compiler. Elsewhere it builds the
-// addon from native/blas.c with node-gyp against the system OpenBLAS
+// addon from native/blas.c + native/dghc.c with node-gyp against the system OpenBLAS
 // (Accelerate on macOS). It never fails the install: without a compiler or
 // OpenBLAS, @vwn/blas falls back to tfjs's kernels.
 // VWN_BLAS_BUILD_FROM_SOURCE=1 builds from source even when the prebuilt loads.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the prebuilt addon of @vwn/blas-linux-x64-gnu: native/blas.c linked
+# Builds the prebuilt addon of @vwn/blas-linux-x64-gnu: native/blas.c + dghc.c linked
 # *statically* with Debian 12's OpenBLAS (DYNAMIC_ARCH: picks Haswell / SkylakeX /
 # Zen … kernels at run time), so the binary needs only the C runtime — no
 # libopenblas, libgfortran or libquadmath on the user's machine.
@@ -39,9 +39,9 @@ trap 'rm -rf "$TMP"' EXIT
 # OpenBLAS's symbols cannot clash with another BLAS loaded into the same process.
 # No absolute paths end up in the binary (file-prefix-map, stripped), so rebuilding
 # with the same gcc and libopenblas.a gives the same bytes.
-CFLAGS=(-O3 -std=c99 -fPIC -fvisibility=hidden -DNAPI_VERSION=8 -DNODE_GYP_MODULE_NAME=vwn_blas "-ffile-prefix-map=$HERE=.")
+CFLAGS=(-O3 -std=gnu99 -pthread -Wno-psabi -fPIC -fvisibility=hidden -DNAPI_VERSION=8 -DNODE_GYP_MODULE_NAME=vwn_blas "-ffile-prefix-map=$HERE=.")
 LDFLAGS=(-shared -Wl,--exclude-libs,ALL -Wl,--as-needed -Wl,--build-id=sha1 -Wl,-O1 -s)
-(cd "$HERE" && "$CC" "${CFLAGS[@]}" -I"$NODE_INC" -I"$OPENBLAS_INC" native/blas.c -o "$TMP/vwn_blas.node" "${LDFLAGS[@]}" "$OPENBLAS_A" -lpthread -lm)
+(cd "$HERE" && "$CC" "${CFLAGS[@]}" -I"$NODE_INC" -I"$OPENBLAS_INC" native/blas.c native/dghc.c -o "$TMP/vwn_blas.node" "${LDFLAGS[@]}" "$OPENBLAS_A" -lpthread -lm)
 
 # Only the C runtime may remain.
 DEPS="$(readelf -d "$TMP/vwn_blas.node" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')"
@@ -62,6 +62,8 @@ cp /usr/share/doc/libopenblas0-pthread/copyright "$OUT/OpenBLAS-LICENSE.txt"
   echo "sha256:     $(sha256sum "$OUT/vwn_blas.node" | cut -d' ' -f1)"
   echo "size:       $(stat -c %s "$OUT/vwn_blas.node") bytes"
   echo "source:     native/blas.c sha256 $(sha256sum "$HERE/native/blas.c" | cut -d' ' -f1)"
+  echo "source:     native/dghc.c sha256 $(sha256sum "$HERE/native/dghc.c" | cut -d' ' -f1)"
+  echo "source:     native/dghc.h sha256 $(sha256sum "$HERE/native/dghc.h" | cut -d' ' -f1)"
   echo "compiler:   $("$CC" --version | head -1)"
   echo "openblas:   $(dpkg-query -W -f '${Package} ${Version}' libopenblas-pthread-dev 2>/dev/null || echo unknown), static ($OPENBLAS_A)"
   echo "node-api:   8 (headers of Node ${NODE_VERSION})"

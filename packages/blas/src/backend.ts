@@ -1,4 +1,4 @@
-import { enableNativeBlas } from './kernels.js';
+import { enableNativeBlas } from './install.js';
 
 /**
  * The `native` backend of vwn: `wasm` with native BLAS matMul. A backend
@@ -17,7 +17,7 @@ import { enableNativeBlas } from './kernels.js';
  * const { note } = await useBackend('native'); // 'native: wasm + native BLAS matMul (OpenBLAS …)'
  * ```
  */
-export async function nativeBackend(helpers: { activate(name: string): Promise<void> }): Promise<{ backend: string; note: string }> {
+export async function nativeBackend(helpers: { activate(name: string): Promise<void> }): Promise<{ backend: string; note: string; fusedOps: Readonly<Record<string, object>> }> {
   await helpers.activate('wasm');
   const blas = enableNativeBlas({ backends: ['wasm'] });
   if (!blas.enabled) {
@@ -25,5 +25,6 @@ export async function nativeBackend(helpers: { activate(name: string): Promise<v
       `needs @vwn/blas's addon (prebuilt for Linux x64 glibc in @vwn/blas-linux-x64-gnu; elsewhere built from source: apt-get install libopenblas-dev, then "npm install-scripts approve @vwn/blas && npm rebuild @vwn/blas"): ${blas.note}`,
     );
   }
-  return { backend: 'wasm', note: `wasm + ${blas.note}` };
+  // The fused DGHC read / GHC write kernels: @vwn/core registers them for wasm, where @vwn/ghc's plugin finds them.
+  return { backend: 'wasm', note: `wasm + ${blas.note}`, fusedOps: blas.fusedOps ?? {} };
 }

@@ -21,12 +21,21 @@ export {
   unregisterBlasKernels,
   blasKernelsActive,
   enableNativeBlas,
-  planMatMul,
-  planTranspose,
-  planSum,
   BLAS_BACKENDS,
   BLAS_KERNELS,
   type EnableOptions,
-  type MatMulPlan,
-} from './kernels.js';
+  type EnableResult,
+} from './install.js';
+export { blasOptionsFromEnv, resolveKernelSwitches, type KernelSwitches } from './options.js';
+export { planMatMul, type MatMulPlan } from './kernels/mat_mul.js';
+export { planTranspose } from './kernels/transpose.js';
+export { planSum } from './kernels/sum.js';
+export {
+  nativeDghcRead,
+  nativeGhcWrite,
+  dghcFusedOps,
+  registerDghcKernels,
+  type DghcFusedOps,
+  type NativeDghcParams,
+} from './ops/dghc.js';
 export { nativeBackend } from './backend.js';

@@ -35,6 +35,34 @@ export interface Blas {
    * (bitwise what tfjs-wasm computes after transposing the reduced axis innermost).
    */
   sumMiddle(src: Float32Array, dst: Float32Array, A: number, R: number, C: number): void;
+  /**
+   * Fused DGHC read (PAPER.md §5; native/dghc.c), per token of `state` `[N, n·d_b]`: RMSNorm of the n
+   * segments, `c = tanh(RMSNorm(H')·(g ⊙ W)/τ)` `[N, n, 2m+n]`, `A = S_α ⊙ c[:, :m+n] + [Å | Â]`,
+   * `bT = S_βᵀ ⊙ c[:, m+n:] + Bᵀ` `[N, n, m]`, and `[x; carried] = Aᵀ·H'` (`[N, m·d_b]`, `[N, n·d_b]`).
+   * Writes `x`, `carried`, `bT` and `c` (kept for {@link Blas.dghcReadGrad}).
+   */
+  dghcRead(
+    N: number, m: number, n: number, db: number, eps: number,
+    state: Float32Array, w: Float32Array, gain: Float32Array, scaleAlpha: Float32Array, scaleBeta: Float32Array,
+    read: Float32Array, carry: Float32Array, write: Float32Array,
+    x: Float32Array, carried: Float32Array, bT: Float32Array, c: Float32Array,
+  ): void;
+  /** Backward of {@link Blas.dghcRead}: writes the gradients of the state and of every parameter (sums over tokens in a fixed order). */
+  dghcReadGrad(
+    N: number, m: number, n: number, db: number, eps: number,
+    dx: Float32Array, dcarried: Float32Array, dbT: Float32Array, state: Float32Array, c: Float32Array,
+    w: Float32Array, gain: Float32Array, scaleAlpha: Float32Array, scaleBeta: Float32Array, read: Float32Array, carry: Float32Array,
+    dstate: Float32Array, dw: Float32Array, dgain: Float32Array, dscaleAlpha: Float32Array, dscaleBeta: Float32Array,
+    dread: Float32Array, dcarry: Float32Array, dwrite: Float32Array,
+  ): void;
+  /** GHC write, `out = bT·z + carried` per token (`[N, n·d_b]`). */
+  ghcWrite(N: number, m: number, n: number, db: number, carried: Float32Array, z: Float32Array, bT: Float32Array, out: Float32Array): void;
+  /** Backward of {@link Blas.ghcWrite}: `dz = bTᵀ·dout`, `dbT = dout·zᵀ` per token (the carry's gradient is `dout`). */
+  ghcWriteGrad(N: number, m: number, n: number, db: number, dout: Float32Array, z: Float32Array, bT: Float32Array, dz: Float32Array, dbT: Float32Array): void;
+  /** Threads of the fused kernels (0: follow OpenBLAS's thread count). Results do not depend on it. */
+  setKernelThreads(n: number): void;
+  /** Threads the fused kernels use. */
+  getKernelThreads(): number;
   /** Sets OpenBLAS's thread count (no-op on Accelerate). */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count (0 on Accelerate). */

@@ -4,6 +4,6 @@
  *
  * @module
  */
-import { enableNativeBlas } from './kernels.js';
+import { enableNativeBlas } from './install.js';
 
 enableNativeBlas();

@@ -312,6 +312,23 @@ describe('planTranspose', () => {
 });
 
 describe.skipIf(!blas)('native wasm Transpose', () => {
+  it('shares the data of layout-preserving permutations (identity, size-1 axes moved), with the permuted shape', async () => {
+    await useBackend('wasm');
+    registerBlasKernels('wasm');
+    const x = tf.range(0, 2048 * 3).reshape([2048, 3]);
+    const y = tf.range(0, 4096 * 2).reshape([1, 4096, 1, 2]);
+    const a = tf.transpose(x, [0, 1]);
+    const b = tf.transpose(y, [2, 1, 0, 3]);
+    expect(a.shape).toEqual([2048, 3]);
+    expect(b.shape).toEqual([1, 4096, 1, 2]);
+    expect((a as unknown as { dataId: object }).dataId).toBe((x as unknown as { dataId: object }).dataId);
+    expect((b as unknown as { dataId: object }).dataId).toBe((y as unknown as { dataId: object }).dataId);
+    x.dispose(); // the shared data stays alive while a uses it
+    expect(Array.from(a.dataSync().slice(-3))).toEqual([6141, 6142, 6143]);
+    tf.dispose([a, b, y]);
+    unregisterBlasKernels('wasm');
+  });
+
   it('equals tfjs-wasm bit for bit (2-D, batched, heads, size-1 axes, int32, empty); other cases fall back', async () => {
     await useBackend('wasm');
     const f = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from './errors.js';
+import { registerFusedOpsUnchecked } from './fused.js';
 import { registerVwnKernels } from './kernels/register_all.js';
 import { pluginSources } from './registry.js';
 
@@ -48,7 +49,30 @@ export interface BackendProviderHelpers {
  * registerBackendProvider('webgpu', async () => { await useWebGpu(); return 'webgpu'; });
  * ```
  */
-export type BackendProvider = (helpers: BackendProviderHelpers) => Promise<string | { backend: string; note: string }>;
+export type BackendProvider = (helpers: BackendProviderHelpers) => Promise<string | BackendProviderResult>;
+
+/**
+ * What a {@link BackendProvider} may return besides the bare backend name:
+ * a note for the log and fused-op groups (name → ops) that plugins should use
+ * while that backend is active. Core registers them for `backend` without
+ * knowing what they are (as {@link registerFusedOps} would).
+ *
+ * @example
+ * ```ts
+ * const provider: BackendProvider = async ({ activate }) => {
+ *   await activate('wasm');
+ *   return { backend: 'wasm', note: 'wasm + native DGHC', fusedOps: { dghc: { dghcRead, ghcWrite } } };
+ * };
+ * ```
+ */
+export interface BackendProviderResult {
+  /** The tfjs backend the provider selected. */
+  readonly backend: string;
+  /** One line for the log (which kernels, which library). */
+  readonly note: string;
+  /** Fused-op groups for `backend`, by name (e.g. `dghc`). */
+  readonly fusedOps?: Readonly<Record<string, object>> | undefined;
+}
 
 const providers = new Map<string, BackendProvider>();
 
@@ -91,8 +115,9 @@ async function providerOf(name: string): Promise<BackendProvider | undefined> {
 async function runProvider(name: string, provider: BackendProvider): Promise<{ backend: string; note: string }> {
   const out = await provider({ activate });
   const result = typeof out === 'string' ? { backend: out, note: name } : out;
+  if (typeof out !== 'string') for (const [group, ops] of Object.entries(out.fusedOps ?? {})) registerFusedOpsUnchecked(group, ops, [out.backend]);
   registerVwnKernels();
-  return result;
+  return { backend: result.backend, note: result.note };
 }
 
 /** The error for a backend without a provider, with the sources' hint (which package to install). */

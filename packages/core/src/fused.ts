@@ -30,7 +30,18 @@ export interface FusedOps {}
  */
 export type FusedOpsName = keyof FusedOps & string;
 
-const fused = new Map<FusedOpsName, { readonly ops: FusedOps[FusedOpsName]; readonly backends: readonly string[] }>();
+/** name → tfjs backend → ops: a group may have a different implementation per backend (native `wasm`, `webgpu`). */
+const fused = new Map<string, Map<string, object>>();
+
+/**
+ * Registers a group without compile-time typing; for core's backend providers,
+ * whose packages offer groups they cannot name in {@link FusedOps}.
+ */
+export function registerFusedOpsUnchecked(name: string, ops: object, backends: readonly string[]): void {
+  let byBackend = fused.get(name);
+  if (!byBackend) fused.set(name, (byBackend = new Map()));
+  for (const b of backends) byBackend.set(b, ops);
+}
 
 /**
  * Offers fused implementations of a group of ops for some backends (e.g. a
@@ -39,7 +50,9 @@ const fused = new Map<FusedOpsName, { readonly ops: FusedOps[FusedOpsName]; read
  * is registered for the active backend, so every other backend keeps the
  * reference path. `ops` must have the group's type in {@link FusedOps}
  * (import the owning package's types, e.g. `import type {} from '@vwn/ghc'`).
- * A later registration of the same name replaces the earlier one.
+ * Each backend keeps its own implementation: registering `'dghc'` for `wasm`
+ * leaves the one for `webgpu` in place; a later registration of the same name
+ * and backend replaces the earlier one.
  *
  * @example
  * ```ts
@@ -47,7 +60,22 @@ const fused = new Map<FusedOpsName, { readonly ops: FusedOps[FusedOpsName]; read
  * ```
  */
 export function registerFusedOps<K extends FusedOpsName>(name: K, ops: FusedOps[K], backends: readonly string[]): void {
-  fused.set(name, { ops, backends });
+  registerFusedOpsUnchecked(name, ops, backends);
+}
+
+/**
+ * Withdraws every fused-op group registered for `backend` (or only `name`'s),
+ * so that backend runs the plugins' reference formulations again (the
+ * benchmark does this to measure a plain backend after a fused one).
+ *
+ * @example
+ * ```ts
+ * unregisterFusedOps('wasm');         // plain wasm again
+ * unregisterFusedOps('wasm', 'dghc'); // only the DGHC group
+ * ```
+ */
+export function unregisterFusedOps(backend: string, name?: FusedOpsName): void {
+  for (const [n, byBackend] of fused) if (name === undefined || n === name) byBackend.delete(backend);
 }
 
 /**
@@ -61,7 +89,6 @@ export function registerFusedOps<K extends FusedOpsName>(name: K, ops: FusedOps[
  * ```
  */
 export function getFusedOps<K extends FusedOpsName>(name: K): FusedOps[K] | undefined {
-  const entry = fused.get(name);
-  // The map is keyed by name and registerFusedOps typed the value for that name.
-  return entry && entry.backends.includes(tf.getBackend()) ? (entry.ops as FusedOps[K]) : undefined;
+  // registerFusedOps typed the value for this name (providers' groups are checked by their tests).
+  return fused.get(name)?.get(tf.getBackend()) as FusedOps[K] | undefined;
 }

@@ -42,5 +42,5 @@ export { swigluFeedForward, type SwigluConfig } from './plugins/swiglu.js';
 export { lmHead, createUnembedding, type LmHeadConfig } from './plugins/lm_head.js';
 export * from './testing.js';
 export * from './virtual_width.js';
-export * from './fused.js';
+export { getFusedOps, registerFusedOps, unregisterFusedOps, type FusedOps, type FusedOpsName } from './fused.js';
 export * from './memory.js';

@@ -12,7 +12,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { ByteTokenizer, ConfigError, loadPluginsFor, resolveRunConfig, Trainer, useBackend, type Model, type ModelConfig } from '@vwn/core';
+import { ByteTokenizer, ConfigError, loadPluginsFor, registerFusedOps, resolveRunConfig, unregisterFusedOps, Trainer, useBackend, type Model, type ModelConfig } from '@vwn/core';
 import { virtualWidth } from '@vwn/ghc';
 import { installDiscovery } from '../discovery.js';
 
@@ -210,6 +210,23 @@ export function withOverheads(results: BenchResult[]): BenchResult[] {
   });
 }
 
+/**
+ * The VWN overhead table: per VWN config and backend, step-time overhead vs analytic FLOP
+ * overhead over its baseline, and the gap in percentage points (issue #16's target: ≤ 10 at r = 2, 4).
+ */
+export function formatOverheadTable(results: readonly BenchResult[]): string {
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+  const vwn = results.filter((r) => r.status === 'ok' && r.stepOverhead != null && r.flopOverhead != null);
+  if (!vwn.length) return '';
+  const rows = [
+    ['config', 'backend', 'Δstep', 'ΔFLOP', 'gap (points)'],
+    ...vwn.map((r) => [r.config, r.backend, pct(r.stepOverhead!), pct(r.flopOverhead!), (100 * (r.stepOverhead! - r.flopOverhead!)).toFixed(1)]),
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const lines = rows.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+  return ['VWN overhead: step time vs analytic FLOPs, against the baseline on the same backend', lines[0], widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1)].join('\n');
+}
+
 /** Plain-text table of results. */
 export function formatTable(results: readonly BenchResult[]): string {
   const pct = (x: number | null | undefined) => (x == null ? '' : `${(x * 100).toFixed(1)}%`);
@@ -235,7 +252,7 @@ export function formatTable(results: readonly BenchResult[]): string {
 }
 
 interface BlasModule {
-  enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string };
+  enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string; fusedOps?: Record<string, object> };
   registerWasmMatMulFix(): string[];
   unregisterBlasKernels(backend: string): void;
 }
@@ -262,6 +279,7 @@ export async function activateBenchBackend(spec: string): Promise<{ label: strin
   const blas = await importBlas();
   // Kernel registrations are global: make plain backends really plain.
   if (blas) for (const b of ['cpu', 'wasm']) blas.unregisterBlasKernels(b);
+  for (const b of ['cpu', 'wasm']) unregisterFusedOps(b);
   if (extra === undefined) return { label: backend, note, ok: true };
   if (!blas) return { label: `${backend}+${extra}`, note: '@vwn/blas is not installed', ok: false };
   if (extra === 'fix') {
@@ -269,6 +287,8 @@ export async function activateBenchBackend(spec: string): Promise<{ label: strin
     return { label: `${backend}+fix`, note: ok ? `${note}; matMul transposes/batches hoisted (@vwn/blas, pure JS)` : '+fix applies to wasm only', ok };
   }
   const r = blas.enableNativeBlas({ backends: [backend] });
+  // As useBackend('native'): the fused op groups (DGHC) serve the plugins while wasm is active.
+  if (r.enabled) for (const [name, ops] of Object.entries(r.fusedOps ?? {})) registerFusedOps(name as 'dghc', ops as never, [backend]);
   return { label: `${backend}+blas`, note: r.note, ok: r.enabled };
 }
 

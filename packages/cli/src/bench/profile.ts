@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { loadPluginsFor, registerPlugin, useBackend } from '@vwn/core';
+import { loadPluginsFor, registerFusedOps, registerPlugin, useBackend } from '@vwn/core';
 import { attentionV0 } from './attention_v0.js';
 import { BENCH_CONFIGS, createStepRunner } from './harness.js';
 
@@ -38,9 +38,12 @@ for (const backend of backends.length ? backends : ['wasm', 'cpu']) {
   await useBackend(backend);
   let tag = backend + (flag('--v0') ? ' [attention-v0]' : '');
   if (flag('--blas')) {
-    const blas = (await import('@vwn/blas' as string)) as { enableNativeBlas(): { enabled: boolean; note: string } };
+    const blas = (await import('@vwn/blas' as string)) as {
+      enableNativeBlas(): { enabled: boolean; note: string; fusedOps?: Record<string, object> };
+    };
     const r = blas.enableNativeBlas();
-    tag += r.enabled ? '+blas' : ' (blas unavailable)';
+    if (r.enabled) for (const [name, ops] of Object.entries(r.fusedOps ?? {})) registerFusedOps(name as 'dghc', ops as never, [tf.getBackend()]);
+    tag += r.enabled ? `+blas${r.fusedOps?.dghc ? '+dghc' : ''}` : ' (blas unavailable)';
   } else if (flag('--fix')) {
     const blas = (await import('@vwn/blas' as string)) as { registerWasmMatMulFix(): string[] };
     tag += blas.registerWasmMatMulFix().length ? '+transpose-fix' : '';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '@vwn/core';
-import { BENCH_CONFIGS, formatTable, withOverheads, type BenchResult } from '../bench/harness.js';
+import { BENCH_CONFIGS, formatOverheadTable, formatTable, withOverheads, type BenchResult } from '../bench/harness.js';
 
 /** Options of `vwn bench`. */
 export interface BenchOptions {
@@ -106,6 +106,10 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
   };
   if (opts.out) await writeFile(opts.out, JSON.stringify(report, null, 2) + '\n');
   if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else process.stdout.write('\n' + formatTable(final) + '\n');
+  else {
+    process.stdout.write('\n' + formatTable(final) + '\n');
+    const overhead = formatOverheadTable(final);
+    if (overhead) process.stdout.write('\n' + overhead + '\n');
+  }
   return final.some((r) => r.status === 'failed') ? 1 : 0;
 }
