@@ -13,15 +13,22 @@ import './register_all.js';
 
 import * as core from '@vwn/core';
 
+import { fusedAdamW, fusedGlobalNorm } from './ops/adamw.js';
 import { dghcRead } from './ops/dghc_read.js';
 import { ghcWrite } from './ops/ghc_write.js';
 import { useWebGpu } from './runtime.js';
 import { GPU_KERNEL_CONFIGS } from './register_all.js';
 
+export { gpuCounters, diffGpuCounters, installGpuCounters } from './counters.js';
+export type { GpuCounters } from './counters.js';
 export { useWebGpu, probeWebGpu, WebGpuUnavailableError, WEBGPU_INSTALL_HINT } from './runtime.js';
 export type { UseWebGpuOptions, WebGpuAdapterChoice, WebGpuAdapterSummary } from './runtime.js';
 export { dghcRead, fusedAvailable } from './ops/dghc_read.js';
 export { ghcWrite } from './ops/ghc_write.js';
+export { fusedAdamW, fusedGlobalNorm } from './ops/adamw.js';
+export type { AdamWEntry, AdamWStep } from './ops/adamw.js';
+export { webgpuInternals, rawPipeline, recordDispatch, tensorBuffer, dispatchGrid } from './kernels/raw_dispatch.js';
+export type { WebGpuInternals } from './kernels/raw_dispatch.js';
 export { dghcReadReference, ghcWriteReference, DGHC_NORM_EPS } from './ops/reference.js';
 export type { DghcParams, DghcReadResult } from './ops/reference.js';
 export { registerGpuKernels, GPU_KERNEL_CONFIGS, GPU_GRADIENT_CONFIGS } from './register_all.js';
@@ -38,3 +45,6 @@ core.registerBackendProvider('webgpu', async () => {
 
 // Offer the fused DGHC ops to @vwn/ghc (used while the webgpu backend is active).
 core.registerFusedOps('dghc', { dghcRead, ghcWrite }, ['webgpu']);
+
+// Offer the fused optimizer to @vwn/core's AdamW and global gradient norm (webgpu only).
+core.registerFusedOps('adamw', { fusedAdamW, fusedGlobalNorm }, ['webgpu']);

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 
+import { installGpuCounters } from './counters.js';
 import { registerGpuKernels } from './register_all.js';
 
 /**
@@ -223,12 +224,35 @@ async function findAdapter(choice: WebGpuAdapterChoice): Promise<{ adapter: Adap
   throw new WebGpuUnavailableError(tried.join(', '));
 }
 
+/**
+ * tfjs-backend-webgpu flags that change how many dispatches, submits and reads
+ * a step costs, set deliberately (issue #17):
+ *
+ * - `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE` (tfjs default 15): dispatches recorded
+ *   per `queue.submit`. A training step records hundreds; submitting every 15
+ *   costs a submit (and a command-buffer round trip) each. Default here 64,
+ *   env `VWN_WEBGPU_SUBMIT_BATCH`. Freed buffers return to the pool only at a
+ *   submit, so a larger batch holds a little more memory.
+ * - `WEBGPU_CPU_FORWARD` (tfjs default true): ops whose inputs all still live
+ *   on the CPU and are small run on the CPU backend. It never reads from the
+ *   GPU (it applies only when no input has a GPU buffer), and it saves
+ *   dispatches for host-side scalars; kept on, stated here.
+ */
+function setWebGpuFlags(): void {
+  const batch = Number(process.env['VWN_WEBGPU_SUBMIT_BATCH'] ?? 64);
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`webgpu: VWN_WEBGPU_SUBMIT_BATCH must be a positive integer, got "${process.env['VWN_WEBGPU_SUBMIT_BATCH']}"`);
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
+  tf.env().set('WEBGPU_CPU_FORWARD', true);
+}
+
 async function createBackend(opts: UseWebGpuOptions): Promise<WebGpuAdapterSummary> {
   const choice = opts.adapter ?? (process.env['VWN_WEBGPU_ADAPTER'] as WebGpuAdapterChoice | undefined) ?? 'auto';
   if (!['auto', 'native', 'compatibility'].includes(choice)) throw new Error(`webgpu: adapter must be auto, native or compatibility, got "${choice}"`);
   const { adapter, summary, globals, gpu } = await findAdapter(choice);
   // tfjs-backend-webgpu uses the WebGPU globals (GPUBufferUsage, GPUMapMode, …) and navigator.gpu.
   Object.assign(globalThis, globals);
+  installGpuCounters(globals);
+  setWebGpuFlags();
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (g.navigator === undefined) g.navigator = { gpu };
   else if (g.navigator.gpu === undefined) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });

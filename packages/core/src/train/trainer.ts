@@ -11,9 +11,8 @@ import type { Corpus } from '../data/corpus.js';
 import { BatchSampler, evaluationBatches, type Batch } from '../data/sampler.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint, type CheckpointState } from '../checkpoint/checkpoint.js';
 import { removeOrphanTempFiles, writeFileAtomic } from '../checkpoint/safetensors.js';
-import { AdamW } from './adamw.js';
+import { AdamW, globalGradNorm } from './adamw.js';
 import { learningRate } from './schedule.js';
-import { sumTensors } from '../nn.js';
 
 /**
  * File names inside a run directory.
@@ -369,7 +368,7 @@ export class Trainer {
         g.dispose();
       }
     }
-    const gradNormT = tf.tidy(() => tf.sqrt(sumTensors([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+    const gradNormT = globalGradNorm([...grads.values()]);
     const names = Object.keys(termSums);
     const metricNames = Object.keys(metricSums);
     // One host read per step: losses, grad norm and every metric, flattened together.
@@ -397,14 +396,9 @@ export class Trainer {
       throw new NonFiniteLossError(this.step + 1, Number.isFinite(totalLoss) ? `gradient norm (${gradNorm})` : `loss (${totalLoss})`);
     }
     const lr = learningRate({ ...train, totalSteps: train.steps }, this.step);
-    if (train.clipNorm > 0 && gradNorm > train.clipNorm) {
-      const scale = train.clipNorm / (gradNorm + 1e-6);
-      for (const [k, g] of grads) {
-        grads.set(k, tf.mul(g, scale));
-        g.dispose();
-      }
-    }
-    this.optimizer.apply(grads, lr);
+    // Clipping scales the gradients inside the optimizer's update (no extra pass over them).
+    const clipScale = train.clipNorm > 0 && gradNorm > train.clipNorm ? train.clipNorm / (gradNorm + 1e-6) : 1;
+    this.optimizer.apply(grads, lr, clipScale);
     tf.dispose([...grads.values(), gradNormT, scalars, totalSum, ...Object.values(termSums), ...Object.values(metricSums)]);
 
     this.step += 1;
