@@ -1,4 +1,39 @@
 import * as tf from '@tensorflow/tfjs';
+import { getFusedOps } from './fused.js';
+
+/**
+ * Fused ops a backend package may offer under the fused-ops name `'nn'`
+ * (@vwn/kernels-gpu does for `webgpu`): {@link rmsNorm}, {@link crossEntropy},
+ * the attention's causal softmax and SwiGLU's gate use them when registered
+ * for the active backend, and their tfjs formulation otherwise.
+ *
+ * @example
+ * ```ts
+ * registerFusedOps('nn', { rmsNorm, causalSoftmax, crossEntropy, swiglu } satisfies FusedNnOps, ['webgpu']);
+ * ```
+ */
+export interface FusedNnOps {
+  rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor;
+  /** `softmax(scale·scores + causal mask)` over the last axis of `[…, T, T]`. */
+  causalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor;
+  /** Mean cross-entropy of `[N, V]` logits against int32 `[N]` targets. */
+  crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar;
+  /** `silu(a)·b`. */
+  swiglu(a: tf.Tensor, b: tf.Tensor): tf.Tensor;
+}
+
+/**
+ * The fused `'nn'` ops for the active backend, or undefined (use the tfjs formulation).
+ *
+ * @example
+ * ```ts
+ * const fused = fusedNn();
+ * const h = fused ? fused.swiglu(a, b) : tf.mul(silu(a), b);
+ * ```
+ */
+export function fusedNn(): FusedNnOps | undefined {
+  return getFusedOps<FusedNnOps>('nn');
+}
 
 /**
  * Shared numerical building blocks. Everything works on 2-D `[rows, width]`
@@ -17,6 +52,8 @@ import * as tf from '@tensorflow/tfjs';
  * ```
  */
 export function rmsNorm(x: tf.Tensor, gain: tf.Tensor | null, eps = 1e-6): tf.Tensor {
+  const fused = gain ? fusedNn() : undefined;
+  if (fused && gain) return fused.rmsNorm(x, gain, eps);
   return tf.tidy(() => {
     const ms = tf.mean(tf.square(x), -1, true);
     const y = tf.mul(x, tf.rsqrt(tf.add(ms, eps)));
@@ -80,6 +117,8 @@ export function silu(x: tf.Tensor): tf.Tensor {
  * ```
  */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, mask: tf.Tensor1D | null): tf.Scalar {
+  const fused = mask ? undefined : fusedNn();
+  if (fused && targets.dtype === 'int32') return fused.crossEntropy(logits, targets);
   return tf.tidy(() => {
     const vocab = logits.shape[1];
     const logp = tf.logSoftmax(logits);

@@ -15,6 +15,7 @@ import * as core from '@vwn/core';
 
 import { fusedAdamW, fusedGlobalNorm } from './ops/adamw.js';
 import { dghcRead } from './ops/dghc_read.js';
+import { fusedCausalSoftmax, fusedCrossEntropy, fusedRmsNorm, fusedSwiGlu } from './ops/fused_nn.js';
 import { ghcWrite } from './ops/ghc_write.js';
 import { useWebGpu } from './runtime.js';
 import { GPU_KERNEL_CONFIGS } from './register_all.js';
@@ -27,6 +28,8 @@ export { dghcRead, fusedAvailable } from './ops/dghc_read.js';
 export { ghcWrite } from './ops/ghc_write.js';
 export { fusedAdamW, fusedGlobalNorm } from './ops/adamw.js';
 export type { AdamWEntry, AdamWStep } from './ops/adamw.js';
+export { fusedRmsNorm, fusedCausalSoftmax, fusedCrossEntropy, fusedSwiGlu } from './ops/fused_nn.js';
+export * from './kernels/fused_nn_webgpu.js';
 export { webgpuInternals, rawPipeline, recordDispatch, tensorBuffer, dispatchGrid } from './kernels/raw_dispatch.js';
 export type { WebGpuInternals } from './kernels/raw_dispatch.js';
 export { dghcReadReference, ghcWriteReference, DGHC_NORM_EPS } from './ops/reference.js';
@@ -48,3 +51,6 @@ core.registerFusedOps('dghc', { dghcRead, ghcWrite }, ['webgpu']);
 
 // Offer the fused optimizer to @vwn/core's AdamW and global gradient norm (webgpu only).
 core.registerFusedOps('adamw', { fusedAdamW, fusedGlobalNorm }, ['webgpu']);
+
+// Offer the fused RMSNorm / causal softmax / cross-entropy / SwiGLU gate to @vwn/core's nn, attention and swiglu (webgpu only).
+core.registerFusedOps('nn', { rmsNorm: fusedRmsNorm, causalSoftmax: fusedCausalSoftmax, crossEntropy: fusedCrossEntropy, swiglu: fusedSwiGlu }, ['webgpu']);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from '../validate.js';
 import { ConfigError } from '../errors.js';
-import { linear } from '../nn.js';
+import { fusedNn, linear } from '../nn.js';
 import type { PluginDefinition, SublayerModule } from '../plugin.js';
 
 /**
@@ -132,8 +132,11 @@ export const causalSelfAttention: PluginDefinition<'mixer', AttentionConfig> = {
           const q = applyRope(heads(wq), cos, sin, rot).transpose([0, 2, 1, 3]); // [B, H, T, hd]
           const k = applyRope(heads(wk), cos, sin, rot).transpose([0, 2, 1, 3]); // [B, H, T, hd]
           const v = heads(wv).transpose([0, 2, 1, 3]); // [B, H, T, hd]
-          const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask); // [B, H, T, T]
-          const out = tf.matMul(tf.softmax(scores), v); // [B, H, T, hd]
+          const fused = fusedNn(); // one-kernel scale + causal mask + softmax where a backend offers it
+          const probs = fused
+            ? fused.causalSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd))
+            : tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask)); // [B, H, T, T]
+          const out = tf.matMul(probs, v); // [B, H, T, hd]
           return linear(out.transpose([0, 2, 1, 3]).reshape([B * T, D]), wo); // [N, D]
         }),
       // 4 projections + scores (q·k over T keys) + weighted values.
