@@ -9,17 +9,19 @@ import { getFusedOps } from './fused.js';
  *
  * @example
  * ```ts
- * registerFusedOps('nn', { rmsNorm, causalSoftmax, crossEntropy, swiglu } satisfies FusedNnOps, ['webgpu']);
+ * registerFusedOps('nn', { rmsNorm, causalSoftmax, crossEntropy, swiglu, ropeHeads } satisfies FusedNnOps, ['webgpu']);
  * ```
  */
 export interface FusedNnOps {
-  rmsNorm(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor;
+  rmsNorm?(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor;
   /** `softmax(scale·scores + causal mask)` over the last axis of `[…, T, T]`. */
-  causalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor;
+  causalSoftmax?(scores: tf.Tensor, scale: number): tf.Tensor;
   /** Mean cross-entropy of `[N, V]` logits against int32 `[N]` targets. */
-  crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar;
+  crossEntropy?(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar;
   /** `silu(a)·b`. */
-  swiglu(a: tf.Tensor, b: tf.Tensor): tf.Tensor;
+  swiglu?(a: tf.Tensor, b: tf.Tensor): tf.Tensor;
+  /** RoPE of `[B, T, H, hd]` (cos/sin `[1, T, 1, hd]`), returned transposed to `[B, H, T, hd]`. */
+  ropeHeads?(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface FusedNnOps {
  * @example
  * ```ts
  * const fused = fusedNn();
- * const h = fused ? fused.swiglu(a, b) : tf.mul(silu(a), b);
+ * const h = fused?.swiglu ? fused.swiglu(a, b) : tf.mul(silu(a), b);
  * ```
  */
 export function fusedNn(): FusedNnOps | undefined {
@@ -52,8 +54,8 @@ export function fusedNn(): FusedNnOps | undefined {
  * ```
  */
 export function rmsNorm(x: tf.Tensor, gain: tf.Tensor | null, eps = 1e-6): tf.Tensor {
-  const fused = gain ? fusedNn() : undefined;
-  if (fused && gain) return fused.rmsNorm(x, gain, eps);
+  const fused = gain ? fusedNn()?.rmsNorm : undefined;
+  if (fused && gain) return fused(x, gain, eps);
   return tf.tidy(() => {
     const ms = tf.mean(tf.square(x), -1, true);
     const y = tf.mul(x, tf.rsqrt(tf.add(ms, eps)));
@@ -117,8 +119,8 @@ export function silu(x: tf.Tensor): tf.Tensor {
  * ```
  */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, mask: tf.Tensor1D | null): tf.Scalar {
-  const fused = mask ? undefined : fusedNn();
-  if (fused && targets.dtype === 'int32') return fused.crossEntropy(logits, targets);
+  const fused = mask ? undefined : fusedNn()?.crossEntropy;
+  if (fused && targets.dtype === 'int32') return fused(logits, targets);
   return tf.tidy(() => {
     const vocab = logits.shape[1];
     const logp = tf.logSoftmax(logits);

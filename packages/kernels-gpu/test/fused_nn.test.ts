@@ -16,7 +16,7 @@ const CASES: Array<{ name: string; shapes: number[][]; f: (...xs: tf.Tensor[]) =
     shapes: [[2, 3, T, T]],
     f: (s) => {
       const fused = fusedNn();
-      return fused ? fused.causalSoftmax(s!, 0.37) : tf.softmax(tf.add(tf.mul(s!, 0.37), causalMask()));
+      return fused?.causalSoftmax ? fused.causalSoftmax(s!, 0.37) : tf.softmax(tf.add(tf.mul(s!, 0.37), causalMask()));
     },
     dispatches: 1 + 1,
   },
@@ -31,9 +31,23 @@ const CASES: Array<{ name: string; shapes: number[][]; f: (...xs: tf.Tensor[]) =
     shapes: [[7, 33], [7, 33]],
     f: (a, b) => {
       const fused = fusedNn();
-      return fused ? fused.swiglu(a!, b!) : tf.mul(silu(a!), b!);
+      return fused?.swiglu ? fused.swiglu(a!, b!) : tf.mul(silu(a!), b!);
     },
     dispatches: 1 + 2,
+  },
+  {
+    name: 'RoPE (+ head transpose)',
+    shapes: [[2, 5, 3, 6]],
+    f: (x) => {
+      const [, t, , hd] = x!.shape as number[];
+      const cos = tf.tensor(randomValues(t! * hd!, 41), [1, t!, 1, hd!]);
+      const sin = tf.tensor(randomValues(t! * hd!, 42), [1, t!, 1, hd!]);
+      const fused = fusedNn();
+      if (fused?.ropeHeads) return fused.ropeHeads(x as tf.Tensor4D, cos, sin);
+      const [x1, x2] = tf.split(x!, 2, 3);
+      return tf.add(tf.mul(x!, cos), tf.mul(tf.concat([tf.neg(x2!), x1!], 3), sin)).transpose([0, 2, 1, 3]);
+    },
+    dispatches: 1 + 1,
   },
 ];
 

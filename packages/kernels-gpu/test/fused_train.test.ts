@@ -10,6 +10,8 @@ const SHAPES: Array<{ name: string; shape: number[]; decay: boolean }> = [
   { name: 'a', shape: [37, 11], decay: true },
   { name: 'b', shape: [300], decay: false },
   { name: 'c', shape: [3, 5, 7], decay: true },
+  { name: 'd', shape: [5], decay: false },
+  { name: 'e', shape: [1000], decay: true },
 ];
 
 /** Three AdamW steps (the last one with a clipping scale) and the global norm, on the active backend. */
@@ -40,13 +42,13 @@ async function adamwRun(): Promise<{ params: Float32Array[]; m: Float32Array[]; 
 }
 
 describe.skipIf(!hasGpu)('fused optimizer on webgpu', () => {
-  it('AdamW (in place, one dispatch per parameter) and the global norm equal the cpu reference', async () => {
+  it('AdamW (in place, ≤ 4 parameters per dispatch) and the global norm equal the cpu reference', async () => {
     await onCpu();
     const cpu = await adamwRun();
     await onGpu();
     const gpu = await adamwRun();
-    // Norm: one reduction per gradient + the total; AdamW: one dispatch per parameter (the first step also copies shared moment buffers).
-    expect(gpu.dispatches.slice(2)).toEqual([4, 3, 4, 3]);
+    // Norm: one dispatch for the (≤ 15) gradients + the total; AdamW: ≤ 4 parameters per dispatch (the first step also copies shared buffers).
+    expect(gpu.dispatches.slice(2)).toEqual([2, 2, 2, 2]); // llvmpipe: 16 storage buffers per shader → 5 gradients in one dispatch, parameters 4 + 1
     expect(Math.abs(gpu.norm - cpu.norm) / cpu.norm).toBeLessThan(1e-5);
     SHAPES.forEach((s, i) => {
       expect(relativeError(gpu.params[i]!, cpu.params[i]!), s.name).toBeLessThan(1e-5);

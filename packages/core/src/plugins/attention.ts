@@ -129,11 +129,12 @@ export const causalSelfAttention: PluginDefinition<'mixer', AttentionConfig> = {
           const { cos, sin, mask } = constants(T);
           const rot = (rotateHalf ??= rotateHalfOp(hd)); // its two constants are tf.keep()-ed
           const heads = (w: tf.Variable) => linear(x, w).reshape([B, T, H, hd]) as tf.Tensor4D; // [B, T, H, hd]
-          const q = applyRope(heads(wq), cos, sin, rot).transpose([0, 2, 1, 3]); // [B, H, T, hd]
-          const k = applyRope(heads(wk), cos, sin, rot).transpose([0, 2, 1, 3]); // [B, H, T, hd]
+          const fused = fusedNn(); // one-kernel RoPE (+ transpose) and scale + causal mask + softmax where a backend offers them
+          const rope = (w: tf.Variable) => (fused?.ropeHeads ? fused.ropeHeads(heads(w), cos, sin) : applyRope(heads(w), cos, sin, rot).transpose([0, 2, 1, 3]));
+          const q = rope(wq); // [B, H, T, hd]
+          const k = rope(wk); // [B, H, T, hd]
           const v = heads(wv).transpose([0, 2, 1, 3]); // [B, H, T, hd]
-          const fused = fusedNn(); // one-kernel scale + causal mask + softmax where a backend offers it
-          const probs = fused
+          const probs = fused?.causalSoftmax
             ? fused.causalSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd))
             : tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask)); // [B, H, T, T]
           const out = tf.matMul(probs, v); // [B, H, T, hd]

@@ -54,7 +54,7 @@ export const swigluFeedForward: PluginDefinition<'ffn', SwigluConfig> = {
       forward: (x) =>
         tf.tidy(() => {
           const fused = fusedNn();
-          const h = fused ? fused.swiglu(linear(x, w1), linear(x, w3)) : tf.mul(silu(linear(x, w1)), linear(x, w3)); // [N, F]
+          const h = fused?.swiglu ? fused.swiglu(linear(x, w1), linear(x, w3)) : tf.mul(silu(linear(x, w1)), linear(x, w3)); // [N, F]
           return linear(h, w2); // [N, D]
         }),
       flopsPerToken: () => 6 * D * F,

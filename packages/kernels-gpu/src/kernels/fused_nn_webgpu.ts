@@ -14,6 +14,8 @@
  * | `VwnCrossEntropy` per-row NLL | LogSoftmax, OneHot, Mul, Sum, Neg |
  * | `VwnCrossEntropyGrad` (softmax − onehot)·dy/N | ≈ 10 backward kernels |
  * | `VwnSwiGlu` silu(a)·b, `VwnSwiGluGradA`, `VwnSwiGluGradB` | Sigmoid, Mul, Mul and ≈ 8 backward kernels |
+ * | `VwnRopeHeads` RoPE of `[B,T,H,hd]` written as `[B,H,T,hd]` | MatMul (rotate-half), Mul, Mul, Add, Transpose |
+ * | `VwnRopeHeadsGrad` | Transpose, Mul, Mul, MatMul, Add |
  *
  * Sizes and constants are baked into the WGSL and the `shaderKey`. The
  * adapter's subgroup operations are not used yet: the reductions use
@@ -47,6 +49,10 @@ export const VWN_SWIGLU = 'VwnSwiGlu';
 export const VWN_SWIGLU_GRAD_A = 'VwnSwiGluGradA';
 /** See the module table. */
 export const VWN_SWIGLU_GRAD_B = 'VwnSwiGluGradB';
+/** See the module table. */
+export const VWN_ROPE_HEADS = 'VwnRopeHeads';
+/** See the module table. */
+export const VWN_ROPE_HEADS_GRAD = 'VwnRopeHeadsGrad';
 
 const WG = 64;
 
@@ -248,6 +254,44 @@ const swigluGradB: KernelFunc = ({ inputs, backend }) => {
   return run(backend, program, [a, dh]);
 };
 
+/** `[B, T, H, hd]` (attr) of a RoPE kernel. */
+function ropeDims(attrs: Record<string, unknown> | undefined): [number, number, number, number] {
+  return attrs?.['dims'] as [number, number, number, number];
+}
+
+const ropeHeads: KernelFunc = ({ inputs, backend, attrs }) => {
+  const [x, cos, sin] = float32Inputs(VWN_ROPE_HEADS, inputs, ['x', 'cos', 'sin']) as [TensorInfo, TensorInfo, TensorInfo];
+  const [B, T, H, hd] = ropeDims(attrs);
+  const half = hd / 2;
+  // Output [B, H, T, hd]: y_j = x_j·cos_j + rot(x)_j·sin_j, rot(x)_j = −x_{j+half} (j < half), x_{j−half} (j ≥ half).
+  const program = flatProgram(`vwnRopeHeads_${B}_${T}_${H}_${hd}`, [B, H, T, hd], ['x', 'cos', 'sin'], `
+      let j = index % ${hd};
+      let t = (index / ${hd}) % ${T};
+      let h = (index / ${hd * T}) % ${H};
+      let b = index / ${hd * T * H};
+      let src = ((b * ${T} + t) * ${H} + h) * ${hd};
+      let partner = select(x[src + j - ${half}], -x[src + j + ${half}], j < ${half});
+      result[index] = x[src + j] * cos[t * ${hd} + j] + partner * sin[t * ${hd} + j];`);
+  return run(backend, program, [x, cos, sin]);
+};
+
+const ropeHeadsGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const [dy, cos, sin] = float32Inputs(VWN_ROPE_HEADS_GRAD, inputs, ['dy', 'cos', 'sin']) as [TensorInfo, TensorInfo, TensorInfo];
+  const [B, T, H, hd] = ropeDims(attrs);
+  const half = hd / 2;
+  // dx [B, T, H, hd]: dx_j = dy_j·cos_j + (j < half ? dy_{j+half}·sin_{j+half} : −dy_{j−half}·sin_{j−half}).
+  const program = flatProgram(`vwnRopeHeadsGrad_${B}_${T}_${H}_${hd}`, [B, T, H, hd], ['dy', 'cos', 'sin'], `
+      let j = index % ${hd};
+      let h = (index / ${hd}) % ${H};
+      let t = (index / ${hd * H}) % ${T};
+      let b = index / ${hd * H * T};
+      let src = ((b * ${H} + h) * ${T} + t) * ${hd};
+      let c = t * ${hd};
+      let other = select(-dy[src + j - ${half}] * sin[c + j - ${half}], dy[src + j + ${half}] * sin[c + j + ${half}], j < ${half});
+      result[index] = dy[src + j] * cos[c + j] + other;`);
+  return run(backend, program, [dy, cos, sin]);
+};
+
 /**
  * Kernel configs of this module (all for `webgpu`; their gradients are wired
  * by the ops in `../ops/fused_nn.ts` with `tf.customGrad`).
@@ -270,5 +314,7 @@ export const FUSED_NN_KERNEL_CONFIGS: readonly KernelConfig[] = (
     [VWN_SWIGLU, swiglu],
     [VWN_SWIGLU_GRAD_A, swigluGradA],
     [VWN_SWIGLU_GRAD_B, swigluGradB],
+    [VWN_ROPE_HEADS, ropeHeads],
+    [VWN_ROPE_HEADS_GRAD, ropeHeadsGrad],
   ] as const
 ).map(([kernelName, kernelFunc]) => ({ kernelName, backendName: 'webgpu', kernelFunc }));

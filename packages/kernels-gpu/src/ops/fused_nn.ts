@@ -18,12 +18,14 @@ import {
   VWN_RMS_NORM_GRAD_GAIN,
   VWN_RMS_NORM_GRAD_X,
   VWN_RMS_NORM_STATS,
+  VWN_ROPE_HEADS,
+  VWN_ROPE_HEADS_GRAD,
   VWN_SWIGLU,
   VWN_SWIGLU_GRAD_A,
   VWN_SWIGLU_GRAD_B,
 } from '../kernels/fused_nn_webgpu.js';
 
-const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}) =>
+const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number | number[]> = {}) =>
   tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs) as tf.Tensor;
 
 /**
@@ -134,4 +136,33 @@ export function fusedSwiGlu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     };
   });
   return op(a, b);
+}
+
+/**
+ * Rotary position embedding of per-head vectors, written in attention layout:
+ * `x [B, T, H, hd]` → `[B, H, T, hd]` with `y = x·cos + rotate_half(x)·sin`
+ * (rotate_half(x) = [−x₂, x₁] for x = [x₁, x₂]); the transpose is free.
+ *
+ * @param x - `[B, T, H, hd]`, hd even.
+ * @param cos - `[1, T, 1, hd]` (or any shape with T·hd values, t-major).
+ * @param sin - Same as `cos`.
+ *
+ * @example
+ * ```ts
+ * const q = fusedRopeHeads(linear(x, wq).reshape([B, T, H, hd]) as tf.Tensor4D, cos, sin); // [B, H, T, hd]
+ * ```
+ */
+export function fusedRopeHeads(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D {
+  const [B, T, H, hd] = x.shape;
+  if (hd % 2 !== 0 || cos.size !== T * hd || sin.size !== T * hd) throw new Error(`fusedRopeHeads: needs even hd and cos/sin of T·hd = ${T * hd} values`);
+  const dims = [B, T, H, hd];
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xi, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([cos, sin]);
+    return {
+      value: run(VWN_ROPE_HEADS, { x: xi, cos, sin }, { dims }),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [run(VWN_ROPE_HEADS_GRAD, { dy: dy as tf.Tensor, cos: saved[0]!, sin: saved[1]! }, { dims })],
+    };
+  });
+  return op(x) as tf.Tensor4D;
 }
