@@ -29,7 +29,7 @@ export { ghcWrite } from './ops/ghc_write.js';
 export { fusedAdamW, fusedGlobalNorm } from './ops/adamw.js';
 export type { AdamWEntry, AdamWStep } from './ops/adamw.js';
 export { fusedRmsNorm, fusedCausalSoftmax, fusedCrossEntropy, fusedSwiGlu, fusedRopeHeads } from './ops/fused_nn.js';
-export * from './kernels/fused_nn_webgpu.js';
+export { FUSED_NN_KERNEL_CONFIGS } from './kernels/fused_nn_webgpu.js';
 export { webgpuInternals, rawPipeline, recordDispatch, tensorBuffer, dispatchGrid } from './kernels/raw_dispatch.js';
 export type { WebGpuInternals } from './kernels/raw_dispatch.js';
 export { dghcReadReference, ghcWriteReference, DGHC_NORM_EPS } from './ops/reference.js';
