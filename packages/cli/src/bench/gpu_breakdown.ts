@@ -35,7 +35,8 @@ b.runWebGPUProgram = (...a: unknown[]) => {
   byKernel.set(key, (byKernel.get(key) ?? 0) + 1);
   return orig(...a);
 };
-const { gpuCounters, diffGpuCounters } = (await import('@vwn/kernels-gpu' as string)) as typeof import('@vwn/kernels-gpu');
+type Counts = Record<string, number> & { dispatches: number };
+const { gpuCounters, diffGpuCounters } = (await import('@vwn/kernels-gpu' as string)) as { gpuCounters(): Counts; diffGpuCounters(a: Counts, b: Counts): Counts };
 const c0 = gpuCounters();
 await runner.step();
 const d = diffGpuCounters(gpuCounters(), c0);
