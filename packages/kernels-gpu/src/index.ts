@@ -30,8 +30,6 @@ export { fusedAdamW, fusedGlobalNorm } from './ops/adamw.js';
 export type { AdamWEntry, AdamWStep } from './ops/adamw.js';
 export { fusedRmsNorm, fusedCausalSoftmax, fusedCrossEntropy, fusedSwiGlu, fusedRopeHeads } from './ops/fused_nn.js';
 export { FUSED_NN_KERNEL_CONFIGS } from './kernels/fused_nn_webgpu.js';
-export { webgpuInternals, rawPipeline, recordDispatch, tensorBuffer, dispatchGrid } from './kernels/raw_dispatch.js';
-export type { WebGpuInternals } from './kernels/raw_dispatch.js';
 export { dghcReadReference, ghcWriteReference, DGHC_NORM_EPS } from './ops/reference.js';
 export type { DghcParams, DghcReadResult } from './ops/reference.js';
 export { registerGpuKernels, GPU_KERNEL_CONFIGS, GPU_GRADIENT_CONFIGS } from './register_all.js';

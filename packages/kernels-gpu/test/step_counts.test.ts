@@ -6,7 +6,7 @@ import { diffGpuCounters, gpuCounters, type GpuCounters } from '@vwn/kernels-gpu
 import { hasGpu, onGpu } from './helpers.js';
 
 /** Device work of one training step of a tiny dense model (same structure as bench-small: RMSNorm, RoPE attention, SwiGLU, AdamW). */
-async function stepCounts(): Promise<{ counts: GpuCounters; loss: number }> {
+async function stepCounts(): Promise<{ counts: GpuCounters; loss: number; tensorGrowth: number }> {
   const seqLen = 16;
   const tokens = Int32Array.from({ length: 8 * (seqLen + 1) }, (_, i) => (i * 31 + 7) % 64);
   const run = resolveRunConfig(
@@ -15,11 +15,13 @@ async function stepCounts(): Promise<{ counts: GpuCounters; loss: number }> {
   );
   const trainer = await Trainer.create({ config: run, corpus: { name: 'ramp', tokenizer: new ByteTokenizer(), train: tokens, validation: tokens } });
   await trainer.trainStep(); // compiles pipelines, uploads constants
+  const tensors = tf.memory().numTensors;
   const before = gpuCounters();
   const { loss } = await trainer.trainStep();
   const counts = diffGpuCounters(gpuCounters(), before);
+  const tensorGrowth = tf.memory().numTensors - tensors;
   trainer.dispose();
-  return { counts, loss };
+  return { counts, loss, tensorGrowth };
 }
 
 describe.skipIf(!hasGpu)('device work per training step on webgpu', () => {
@@ -29,6 +31,7 @@ describe.skipIf(!hasGpu)('device work per training step on webgpu', () => {
     const fused = await stepCounts();
     expect(fused.counts.reads).toBe(1);
     expect(fused.counts.bytesRead).toBeLessThanOrEqual(64); // loss, grad norm, loss terms: a few floats
+    expect(fused.tensorGrowth).toBe(0); // the fused ops leak nothing
 
     // The same step with the fused ops withdrawn (the tfjs formulation on webgpu).
     const saved = { nn: getFusedOps<object>('nn')!, adamw: getFusedOps<object>('adamw')! };
