@@ -16,6 +16,7 @@
  * | `VwnSwiGlu` silu(a)·b, `VwnSwiGluGradA`, `VwnSwiGluGradB` | Sigmoid, Mul, Mul and ≈ 8 backward kernels |
  * | `VwnRopeHeads` RoPE of `[B,T,H,hd]` written as `[B,H,T,hd]` | MatMul (rotate-half), Mul, Mul, Add, Transpose |
  * | `VwnRopeHeadsGrad` | Transpose, Mul, Mul, MatMul, Add |
+ * | `VwnTokenColumnSum` Σ over tokens of a column block (DGHC parameter gradients) | Slice, Sum |
  *
  * Sizes and constants are baked into the WGSL and the `shaderKey`. The
  * adapter's subgroup operations are not used yet: the reductions use
@@ -49,6 +50,8 @@ export const VWN_SWIGLU = 'VwnSwiGlu';
 export const VWN_SWIGLU_GRAD_A = 'VwnSwiGluGradA';
 /** See the module table. */
 export const VWN_SWIGLU_GRAD_B = 'VwnSwiGluGradB';
+/** See the module table. */
+export const VWN_TOKEN_COLUMN_SUM = 'VwnTokenColumnSum';
 /** See the module table. */
 export const VWN_ROPE_HEADS = 'VwnRopeHeads';
 /** See the module table. */
@@ -293,6 +296,28 @@ const ropeHeadsGrad: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 /**
+ * `g [N, W]` → `[fold]`: `out[d] = Σ_t Σ_{k < len, k ≡ d (mod fold)} g[t, offset + k]`
+ * (attrs `offset`, `len`, `fold`; `fold = len` sums each column over tokens).
+ * One workgroup per output.
+ */
+const tokenColumnSum: KernelFunc = ({ inputs, backend, attrs }) => {
+  const [g] = float32Inputs(VWN_TOKEN_COLUMN_SUM, inputs, ['g']) as [TensorInfo];
+  const [N, W] = g.shape as [number, number];
+  const offset = attrs?.['offset'] as number;
+  const len = attrs?.['len'] as number;
+  const fold = attrs?.['fold'] as number;
+  if (len % fold !== 0 || offset + len > W) throw new Error(`${VWN_TOKEN_COLUMN_SUM}: bad block offset ${offset}, len ${len}, fold ${fold} of width ${W}`);
+  const per = len / fold;
+  const program = rowProgram(`vwnTokenColumnSum_N${N}_W${W}_o${offset}_l${len}_f${fold}`, [fold], fold, 0, ['g'], `
+        let d = r;
+        var s = 0.0;
+        for (var q = lid; q < ${N * per}; q += ${WG}) { s += g[(q / ${per}) * ${W} + ${offset} + (q % ${per}) * ${fold} + d]; }
+        ${reduce('s', 'total', 'sum')}
+        if (valid && lid == 0) { result[d] = total; }`);
+  return run(backend, program, [g], fold);
+};
+
+/**
  * Kernel configs of this module (all for `webgpu`; their gradients are wired
  * by the ops in `../ops/fused_nn.ts` with `tf.customGrad`).
  *
@@ -314,6 +339,7 @@ export const FUSED_NN_KERNEL_CONFIGS: readonly KernelConfig[] = (
     [VWN_SWIGLU, swiglu],
     [VWN_SWIGLU_GRAD_A, swigluGradA],
     [VWN_SWIGLU_GRAD_B, swigluGradB],
+    [VWN_TOKEN_COLUMN_SUM, tokenColumnSum],
     [VWN_ROPE_HEADS, ropeHeads],
     [VWN_ROPE_HEADS_GRAD, ropeHeadsGrad],
   ] as const
