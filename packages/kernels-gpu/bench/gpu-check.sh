@@ -47,7 +47,7 @@ case "${1:-run}" in
     cd "$out"
     # The bundled Vulkan loader is used only when the system has none.
     ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 ' || export LD_LIBRARY_PATH="$out/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    VWN_WEBGPU_ADAPTER="${VWN_WEBGPU_ADAPTER:-native}" GPU_CHECK_OUT="$out/gpu-check.json" node gpu-check.mjs
+    VWN_WEBGPU_ADAPTER="${VWN_WEBGPU_ADAPTER:-native}" GPU_CHECK_OUT="${GPU_CHECK_OUT:-${OUT:-$out}/gpu-check.json}" node gpu-check.mjs
     ;;
   *) echo "usage: $0 build|run" >&2; exit 2 ;;
 esac

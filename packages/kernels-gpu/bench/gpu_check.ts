@@ -13,7 +13,9 @@
  * `bench/gpu-check.sh` bundles it with esbuild so the GPU machine needs only
  * node and the Dawn binary. Env: `GPU_CHECK_CONFIGS`, `GPU_CHECK_STEPS`
  * (timed steps, default 5), `GPU_CHECK_PEAK_N` (default 4096),
- * `GPU_CHECK_REFERENCE=0` (skip the unfused runs), `GPU_CHECK_SMOKE=1` (batch 1,
+ * `GPU_CHECK_REFERENCE=0` (skip the unfused runs; `all` adds bench-medium's,
+ * which is skipped by default), `GPU_CHECK_BUDGET_S` (seconds per config and
+ * ops after 2 warm-up and 2 timed steps, default 45), `GPU_CHECK_SMOKE=1` (batch 1,
  * T = 32, 256³ peak: a quick run of the script itself, e.g. on llvmpipe).
  *
  * @module
@@ -31,6 +33,7 @@ const env = process.env;
 const steps = Number(env['GPU_CHECK_STEPS'] ?? 5);
 const configs = (env['GPU_CHECK_CONFIGS'] ?? 'bench-small,bench-small-r4,bench-medium').split(',');
 const smoke = env['GPU_CHECK_SMOKE'] === '1';
+const budgetS = Number(env['GPU_CHECK_BUDGET_S'] ?? 45);
 const peakN = Number(env['GPU_CHECK_PEAK_N'] ?? (smoke ? 256 : 4096));
 const t0 = performance.now();
 const log = (s: string) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${s}`);
@@ -91,21 +94,27 @@ log(`fused vs reference (max relative error of value and gradients; forward disp
 const peak = await measurePeakMatMul(peakN, 8);
 log(`peak matMul ${peakN}³: ${peak.toFixed(1)} GFLOP/s`);
 
-// 4. Training steps.
-interface Row { config: string; fused: boolean; ms: number; gflops: number; util: number; counts: GpuCounters; loss: number }
+// 4. Training steps (results saved after each, so a time-out keeps what was measured).
+function save(): void {
+  writeFileSync(env['GPU_CHECK_OUT'] ?? 'gpu-check.json', JSON.stringify({ adapter, smoke, maxStorageBuffersPerShaderStage: device.limits['maxStorageBuffersPerShaderStage'], correctness, peakN, peak, rows }, null, 2) + '\n');
+}
+interface Row { config: string; fused: boolean; ms: number; gflops: number; util: number; counts: GpuCounters; loss: number; steps: number }
 const rows: Row[] = [];
 for (const name of configs) {
   const cfg = BENCH_CONFIGS.find((c) => c.name === name);
   if (!cfg) throw new Error(`unknown config ${name}`);
   await loadPluginsFor(cfg.model as unknown as Record<string, unknown>);
-  for (const fused of env['GPU_CHECK_REFERENCE'] === '0' ? [true] : [true, false]) {
+  const reference = env['GPU_CHECK_REFERENCE'] !== '0' && (name !== 'bench-medium' || env['GPU_CHECK_REFERENCE'] === 'all');
+  for (const fused of reference ? [true, false] : [true]) {
     setFused(fused);
     const runner = smoke ? await createStepRunner({ ...cfg.model, seqLen: 32 }, 1) : await createStepRunner(cfg.model, cfg.batchSize);
+    const start = performance.now();
     for (let i = 0; i < 2; i++) await runner.step();
     const times: number[] = [];
     let counts = gpuCounters();
     let loss = NaN;
-    for (let i = 0; i < steps; i++) {
+    // Time budget per (config, ops): at least 2 timed steps, then stop once the budget is spent.
+    for (let i = 0; i < steps && (i < 2 || performance.now() - start < budgetS * 1000); i++) {
       const c0 = gpuCounters();
       const s0 = performance.now();
       loss = await runner.step();
@@ -115,20 +124,21 @@ for (const name of configs) {
     times.sort((a, b) => a - b);
     const ms = times[Math.floor(times.length / 2)]!;
     const gflops = runner.flopsPerStep / (ms * 1e6);
-    rows.push({ config: name, fused, ms, gflops, util: gflops / peak, counts, loss });
+    rows.push({ config: name, fused, ms, gflops, util: gflops / peak, counts, loss, steps: times.length });
+    save();
     log(`${name} ${fused ? 'fused' : 'reference'}: ${ms.toFixed(1)} ms/step, ${gflops.toFixed(1)} GFLOP/s (${((100 * gflops) / peak).toFixed(1)} % of the matMul peak), ${counts.dispatches} dispatches, ${counts.submits} submits, ${counts.reads} reads/step, loss ${loss.toFixed(4)}`);
     runner.dispose();
   }
 }
 setFused(true);
 
-const table = [
+const table = () => [
   `adapter: ${adapter.name}; peak matMul ${peakN}³ = ${peak.toFixed(1)} GFLOP/s`,
   '',
-  '| config | ops | step ms | GFLOP/s | % of matMul peak | dispatches | submits | reads | bytes read | buffers created |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.config} | ${r.fused ? 'fused' : 'tfjs'} | ${r.ms.toFixed(1)} | ${r.gflops.toFixed(1)} | ${(100 * r.util).toFixed(1)} % | ${r.counts.dispatches} | ${r.counts.submits} | ${r.counts.reads} | ${r.counts.bytesRead} | ${r.counts.buffersCreated} |`),
+  '| config | ops | step ms (median) | timed steps | GFLOP/s | % of matMul peak | dispatches | submits | reads | bytes read | buffers created |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map((r) => `| ${r.config} | ${r.fused ? 'fused' : 'tfjs'} | ${r.ms.toFixed(1)} | ${r.steps} | ${r.gflops.toFixed(1)} | ${(100 * r.util).toFixed(1)} % | ${r.counts.dispatches} | ${r.counts.submits} | ${r.counts.reads} | ${r.counts.bytesRead} | ${r.counts.buffersCreated} |`),
 ].join('\n');
-console.log('\n' + table);
-writeFileSync(env['GPU_CHECK_OUT'] ?? 'gpu-check.json', JSON.stringify({ adapter, smoke, maxStorageBuffersPerShaderStage: device.limits['maxStorageBuffersPerShaderStage'], correctness, peakN, peak, rows }, null, 2) + '\n');
+console.log('\n' + table());
+save();
 process.exit(0);
