@@ -25,6 +25,69 @@ import {
   VWN_SWIGLU_GRAD_B,
 } from '../kernels/fused_nn_webgpu.js';
 
+import { dispatchGrid, rawPipeline, recordDispatch, webgpuInternals } from '../kernels/raw_dispatch.js';
+import { f32Literal } from '../kernels/webgpu_program.js';
+
+const RMS_WG = 64;
+
+/** WGSL: one workgroup per row writes dx and the row's [r, Σ g·dy·x] (two outputs: a raw dispatch). */
+function rmsNormGradWgsl(D: number, eps: string): string {
+  const reduce = (v: string, name: string) => `
+  red[lid] = ${v};
+  workgroupBarrier();
+  for (var w = ${RMS_WG / 2}u; w > 0u; w = w / 2u) {
+    if (lid < w) { red[lid] = red[lid] + red[lid + w]; }
+    workgroupBarrier();
+  }
+  let ${name} = red[0];
+  workgroupBarrier();`;
+  return `
+struct U { rows : u32 };
+@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
+@group(0) @binding(1) var<storage, read_write> stats : array<f32>;
+@group(0) @binding(2) var<storage, read> x : array<f32>;
+@group(0) @binding(3) var<storage, read> gain : array<f32>;
+@group(0) @binding(4) var<storage, read> dy : array<f32>;
+@group(0) @binding(5) var<uniform> u : U;
+var<workgroup> red : array<f32, ${RMS_WG}>;
+@compute @workgroup_size(${RMS_WG})
+fn main(@builtin(local_invocation_index) lid : u32, @builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
+  let row = wid.y * nwg.x + wid.x;
+  let valid = row < u.rows;
+  let base = select(0u, row, valid) * ${D}u;
+  var s = 0.0;
+  var p = 0.0;
+  for (var d = lid; d < ${D}u; d += ${RMS_WG}u) { let v = x[base + d]; s += v * v; p += gain[d] * dy[base + d] * v; }
+  ${reduce('s', 'ss')}
+  ${reduce('p', 'dot')}
+  let r = inverseSqrt(ss / ${D}.0 + ${eps});
+  if (valid) {
+    for (var d = lid; d < ${D}u; d += ${RMS_WG}u) {
+      dx[base + d] = r * gain[d] * dy[base + d] - (r * r * r / ${D}.0) * x[base + d] * dot;
+    }
+    if (lid == 0u) { stats[row * 2u] = r; stats[row * 2u + 1u] = dot; }
+  }
+}`;
+}
+
+/** RMSNorm's dx and per-row stats in one dispatch (falls back to two tfjs programs off webgpu internals). */
+function rmsNormGradXStats(x: tf.Tensor, gain: tf.Tensor, dy: tf.Tensor, eps: number): { dx: tf.Tensor; stats: tf.Tensor } {
+  const b = webgpuInternals();
+  const D = x.shape[x.rank - 1]!;
+  const rows = x.size / D;
+  if (!b) {
+    const stats = run(VWN_RMS_NORM_STATS, { x, gain, dy }, { eps });
+    return { dx: run(VWN_RMS_NORM_GRAD_X, { x, gain, dy, stats }), stats };
+  }
+  const epsLit = f32Literal(eps);
+  const pipeline = rawPipeline(b, `vwnRmsNormGrad_D${D}_eps${epsLit}`, rmsNormGradWgsl(D, epsLit));
+  const dxInfo = b.makeTensorInfo([...x.shape], 'float32');
+  const statsInfo = b.makeTensorInfo([rows, 2], 'float32');
+  recordDispatch(b, pipeline, [dxInfo, statsInfo, x, gain, dy], [{ type: 'uint32', data: [rows] }], dispatchGrid(rows));
+  const engine = tf.engine() as unknown as { makeTensorFromTensorInfo(t: tf.TensorInfo): tf.Tensor };
+  return { dx: engine.makeTensorFromTensorInfo(dxInfo), stats: engine.makeTensorFromTensorInfo(statsInfo) };
+}
+
 const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number | number[]> = {}) =>
   tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs) as tf.Tensor;
 
@@ -51,8 +114,8 @@ export function fusedRmsNorm(x: tf.Tensor, gain: tf.Tensor, eps = 1e-6): tf.Tens
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [xs, gs] = saved as [tf.Tensor, tf.Tensor];
         const d = dy as tf.Tensor;
-        const stats = run(VWN_RMS_NORM_STATS, { x: xs, gain: gs, dy: d }, { eps });
-        const dx = run(VWN_RMS_NORM_GRAD_X, { x: xs, gain: gs, dy: d, stats });
+        const { dx, stats } = rmsNormGradXStats(xs, gs, d, eps); // one dispatch
+
         const dg = run(VWN_RMS_NORM_GRAD_GAIN, { x: xs, dy: d, stats }).reshape(gs.shape);
         stats.dispose();
         return [dx, dg];
