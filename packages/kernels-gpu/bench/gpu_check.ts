@@ -98,15 +98,22 @@ log(`peak matMul ${peakN}³: ${peak.toFixed(1)} GFLOP/s`);
 function save(): void {
   writeFileSync(env['GPU_CHECK_OUT'] ?? 'gpu-check.json', JSON.stringify({ adapter, smoke, maxStorageBuffersPerShaderStage: device.limits['maxStorageBuffersPerShaderStage'], correctness, peakN, peak, rows }, null, 2) + '\n');
 }
-interface Row { config: string; fused: boolean; ms: number; gflops: number; util: number; counts: GpuCounters; loss: number; steps: number }
+interface Row { config: string; fused: boolean; batch: number; ms: number; gflops: number; util: number; counts: GpuCounters; loss: number; steps: number }
 const rows: Row[] = [];
 for (const name of configs) {
   const cfg = BENCH_CONFIGS.find((c) => c.name === name);
   if (!cfg) throw new Error(`unknown config ${name}`);
   await loadPluginsFor(cfg.model as unknown as Record<string, unknown>);
   const reference = env['GPU_CHECK_REFERENCE'] !== '0' && (name !== 'bench-medium' || env['GPU_CHECK_REFERENCE'] === 'all');
-  for (const fused of reference ? [true, false] : [true]) {
+  // bench-small also once with tfjs's submit batch (15) to see what the batch of 64 buys on this GPU.
+  const variants: Array<{ fused: boolean; batch: number }> = [
+    { fused: true, batch: 64 },
+    ...(name === 'bench-small' && !smoke ? [{ fused: true, batch: 15 }] : []),
+    ...(reference ? [{ fused: false, batch: 15 }] : []), // before #17: tfjs formulation, tfjs's defaults
+  ];
+  for (const { fused, batch } of variants) {
     setFused(fused);
+    tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
     const runner = smoke ? await createStepRunner({ ...cfg.model, seqLen: 32 }, 1) : await createStepRunner(cfg.model, cfg.batchSize);
     const start = performance.now();
     for (let i = 0; i < 2; i++) await runner.step();
@@ -124,20 +131,21 @@ for (const name of configs) {
     times.sort((a, b) => a - b);
     const ms = times[Math.floor(times.length / 2)]!;
     const gflops = runner.flopsPerStep / (ms * 1e6);
-    rows.push({ config: name, fused, ms, gflops, util: gflops / peak, counts, loss, steps: times.length });
+    rows.push({ config: name, fused, batch, ms, gflops, util: gflops / peak, counts, loss, steps: times.length });
     save();
-    log(`${name} ${fused ? 'fused' : 'reference'}: ${ms.toFixed(1)} ms/step, ${gflops.toFixed(1)} GFLOP/s (${((100 * gflops) / peak).toFixed(1)} % of the matMul peak), ${counts.dispatches} dispatches, ${counts.submits} submits, ${counts.reads} reads/step, loss ${loss.toFixed(4)}`);
+    log(`${name} ${fused ? 'fused' : 'reference'} (submit batch ${batch}): ${ms.toFixed(1)} ms/step, ${gflops.toFixed(1)} GFLOP/s (${((100 * gflops) / peak).toFixed(1)} % of the matMul peak), ${counts.dispatches} dispatches, ${counts.submits} submits, ${counts.reads} reads/step, loss ${loss.toFixed(4)}`);
     runner.dispose();
   }
 }
 setFused(true);
+tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 64);
 
 const table = () => [
   `adapter: ${adapter.name}; peak matMul ${peakN}³ = ${peak.toFixed(1)} GFLOP/s`,
   '',
-  '| config | ops | step ms (median) | timed steps | GFLOP/s | % of matMul peak | dispatches | submits | reads | bytes read | buffers created |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.config} | ${r.fused ? 'fused' : 'tfjs'} | ${r.ms.toFixed(1)} | ${r.steps} | ${r.gflops.toFixed(1)} | ${(100 * r.util).toFixed(1)} % | ${r.counts.dispatches} | ${r.counts.submits} | ${r.counts.reads} | ${r.counts.bytesRead} | ${r.counts.buffersCreated} |`),
+  '| config | ops | submit batch | step ms (median) | timed steps | GFLOP/s | % of matMul peak | dispatches | submits | reads | bytes read | buffers created |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...rows.map((r) => `| ${r.config} | ${r.fused ? 'fused' : 'tfjs'} | ${r.batch} | ${r.ms.toFixed(1)} | ${r.steps} | ${r.gflops.toFixed(1)} | ${(100 * r.util).toFixed(1)} % | ${r.counts.dispatches} | ${r.counts.submits} | ${r.counts.reads} | ${r.counts.bytesRead} | ${r.counts.buffersCreated} |`),
 ].join('\n');
 console.log('\n' + table());
 save();
