@@ -177,8 +177,10 @@ export const COMMANDS: Record<string, Command> = {
     usage: `vwn bench [options]
   --backend LIST    comma-separated: wasm, wasm+fix, wasm+blas (= native), cpu, cpu+blas, tensorflow, webgpu
                     (default wasm,wasm+fix,wasm+blas)
-  --configs LIST    bench-small, bench-small-r2, bench-small-r4, bench-small-moe, bench-small-moe-r2, bench-small-moe-r4 (default all)
+  --configs LIST    bench-small, bench-small-r2, bench-small-r4, bench-small-moe, bench-small-moe-r2, bench-small-moe-r4,
+                    bench-medium (D = 1024, 8 layers, T = 512, batch 16; for GPUs) (default all but bench-medium)
   --steps N         timed steps per config after 1 warm-up (default 5)
+                    webgpu also reports per step: kernel dispatches, queue submits, GPU→CPU reads (bytes), buffers created
   --out FILE        also write the JSON report to FILE`,
     options: { configs: { type: 'string' }, steps: { type: 'string' } },
     run: (v) => benchCommand({ ...(v as object), steps: num(v['steps'], '--steps') }),

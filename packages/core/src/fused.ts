@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import type { FusedNnOps } from './nn.js';
+import type { FusedAdamWOps } from './train/adamw.js';
 
 /**
- * The fused-op groups a backend package may offer, by name. Empty in core:
- * the package that defines a group's op signatures adds it by declaration
+ * The fused-op groups a backend package may offer, by name. Core declares
+ * its own (`nn`, `adamw`); the package that defines a group's op signatures adds it by declaration
  * merging (`@vwn/ghc` adds `dghc`), so {@link registerFusedOps} checks what a
  * backend package registers and {@link getFusedOps} returns it typed, with no
  * assertion at the call site.
@@ -17,8 +19,12 @@ import * as tf from '@tensorflow/tfjs';
  * }
  * ```
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging in other packages
-export interface FusedOps {}
+export interface FusedOps {
+  /** Core's small ops (RMSNorm, causal softmax, cross-entropy, SwiGLU gate, RoPE), each optional. */
+  nn: FusedNnOps;
+  /** Core's optimizer: the AdamW update and the global gradient norm. */
+  adamw: FusedAdamWOps;
+}
 
 /**
  * A name of a fused-op group some imported package declared in {@link FusedOps}.

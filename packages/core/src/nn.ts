@@ -1,4 +1,41 @@
 import * as tf from '@tensorflow/tfjs';
+import { getFusedOps } from './fused.js';
+
+/**
+ * Fused ops a backend package may offer under the fused-ops name `'nn'`
+ * (@vwn/kernels-gpu does for `webgpu`): {@link rmsNorm}, {@link crossEntropy},
+ * the attention's causal softmax and SwiGLU's gate use them when registered
+ * for the active backend, and their tfjs formulation otherwise.
+ *
+ * @example
+ * ```ts
+ * registerFusedOps('nn', { rmsNorm, causalSoftmax, crossEntropy, swiglu, ropeHeads } satisfies FusedNnOps, ['webgpu']);
+ * ```
+ */
+export interface FusedNnOps {
+  rmsNorm?(x: tf.Tensor, gain: tf.Tensor, eps: number): tf.Tensor;
+  /** `softmax(scale·scores + causal mask)` over the last axis of `[…, T, T]`. */
+  causalSoftmax?(scores: tf.Tensor, scale: number): tf.Tensor;
+  /** Mean cross-entropy of `[N, V]` logits against int32 `[N]` targets. */
+  crossEntropy?(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar;
+  /** `silu(a)·b`. */
+  swiglu?(a: tf.Tensor, b: tf.Tensor): tf.Tensor;
+  /** RoPE of `[B, T, H, hd]` (cos/sin `[1, T, 1, hd]`), returned transposed to `[B, H, T, hd]`. */
+  ropeHeads?(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D;
+}
+
+/**
+ * The fused `'nn'` ops for the active backend, or undefined (use the tfjs formulation).
+ *
+ * @example
+ * ```ts
+ * const fused = fusedNn();
+ * const h = fused?.swiglu ? fused.swiglu(a, b) : tf.mul(silu(a), b);
+ * ```
+ */
+export function fusedNn(): FusedNnOps | undefined {
+  return getFusedOps('nn');
+}
 
 /**
  * Shared numerical building blocks. Everything works on 2-D `[rows, width]`
@@ -30,6 +67,8 @@ export const NORM_EPS = 1e-6;
  * ```
  */
 export function rmsNorm(x: tf.Tensor, gain: tf.Tensor | null, eps = NORM_EPS): tf.Tensor {
+  const fused = gain ? fusedNn()?.rmsNorm : undefined;
+  if (fused && gain) return fused(x, gain, eps);
   return tf.tidy(() => {
     const ms = tf.mean(tf.square(x), -1, true);
     const y = tf.mul(x, tf.rsqrt(tf.add(ms, eps)));
@@ -93,6 +132,8 @@ export function silu(x: tf.Tensor): tf.Tensor {
  * ```
  */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, mask: tf.Tensor1D | null): tf.Scalar {
+  const fused = mask ? undefined : fusedNn()?.crossEntropy;
+  if (fused && targets.dtype === 'int32') return fused(logits, targets);
   return tf.tidy(() => {
     const vocab = logits.shape[1];
     const logp = tf.logSoftmax(logits);

@@ -50,4 +50,5 @@ export const dawnPlatform: WebGpuPlatform = {
   findAdapter: findDawnAdapter,
   defaultChoice: () => process.env['VWN_WEBGPU_ADAPTER'] as WebGpuAdapterChoice | undefined,
   log: (line) => process.stderr.write(line + '\n'),
+  env: (name) => process.env[name],
 };

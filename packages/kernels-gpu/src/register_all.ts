@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dghcReadGradConfig } from './kernels/dghc_read_grad.js';
 import { dghcReadGradWebGpuConfig } from './kernels/dghc_read_grad_webgpu.js';
 import { dghcReadWebGpuConfig } from './kernels/dghc_read_webgpu.js';
+import { FUSED_NN_KERNEL_CONFIGS } from './kernels/fused_nn_webgpu.js';
 import { ghcWriteGradConfig } from './kernels/ghc_write_grad.js';
 import { ghcWriteWebGpuConfigs } from './kernels/ghc_write_webgpu.js';
 import { unsortedSegmentSumWebGpuConfig } from './kernels/unsorted_segment_sum_webgpu.js';
@@ -29,6 +30,7 @@ export const GPU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
   dghcReadWebGpuConfig,
   dghcReadGradWebGpuConfig,
   ...ghcWriteWebGpuConfigs,
+  ...FUSED_NN_KERNEL_CONFIGS,
 ];
 
 /**

@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 
+import { installGpuCounters } from './counters.js';
 import { registerGpuKernels } from './register_all.js';
 
 /**
@@ -138,6 +139,8 @@ export interface WebGpuPlatform {
   findAdapter(choice: WebGpuAdapterChoice): Promise<FoundAdapter>;
   /** The adapter choice when none is given (Node: env `VWN_WEBGPU_ADAPTER`). */
   defaultChoice(): WebGpuAdapterChoice | undefined;
+  /** A setting from the environment (Node: `process.env`); absent in browsers. */
+  env?(name: string): string | undefined;
   /** Where the backend provider's lines go (Node: stderr). */
   log(line: string): void;
 }
@@ -285,6 +288,9 @@ async function createBackend(opts: UseWebGpuOptions): Promise<WebGpuAdapterSumma
     info = found.adapter.info;
     device = await requestDevice(found.adapter);
   }
+  // Count dispatches, submits and reads on the WebGPU classes (Dawn's, once installed as globals, or the browser's).
+  installGpuCounters(globalThis as unknown as Record<string, unknown>);
+  setWebGpuFlags();
   const backend = new NodeWebGpuBackend(device as ConstructorParameters<typeof WebGPUBackend>[0], info as ConstructorParameters<typeof WebGPUBackend>[1]);
   if (tf.engine().registryFactory['webgpu'] !== undefined) tf.removeBackend('webgpu');
   tf.registerBackend('webgpu', () => backend, 3);
@@ -293,6 +299,28 @@ async function createBackend(opts: UseWebGpuOptions): Promise<WebGpuAdapterSumma
   const note = summary.cpuEmulation ? `; ${/llvmpipe/i.test(summary.name) ? 'llvmpipe' : 'this adapter'} is a CPU emulation, not a GPU` : '';
   (opts.log ?? console.log)(`webgpu: adapter "${summary.name}" (${how}${note})`);
   return summary;
+}
+
+/**
+ * tfjs-backend-webgpu flags that change how many dispatches, submits and reads
+ * a step costs, set deliberately (issue #17):
+ *
+ * - `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE` (tfjs default 15): dispatches recorded
+ *   per `queue.submit`. A training step records hundreds; submitting every 15
+ *   costs a submit (and a command-buffer round trip) each. Default here 64,
+ *   env `VWN_WEBGPU_SUBMIT_BATCH` (Node). Freed buffers return to the pool only at a
+ *   submit, so a larger batch holds a little more memory.
+ * - `WEBGPU_CPU_FORWARD` (tfjs default true): ops whose inputs all still live
+ *   on the CPU and are small run on the CPU backend. It never reads from the
+ *   GPU (it applies only when no input has a GPU buffer), and it saves
+ *   dispatches for host-side scalars; kept on, stated here.
+ */
+function setWebGpuFlags(): void {
+  const raw = platform.env?.('VWN_WEBGPU_SUBMIT_BATCH');
+  const batch = Number(raw ?? 64);
+  if (!Number.isInteger(batch) || batch < 1) throw new Error(`webgpu: VWN_WEBGPU_SUBMIT_BATCH must be a positive integer, got "${raw}"`);
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
+  tf.env().set('WEBGPU_CPU_FORWARD', true);
 }
 
 async function requestDevice(adapter: AdapterLike): Promise<unknown> {

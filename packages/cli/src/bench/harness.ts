@@ -40,7 +40,37 @@ export const BENCH_CONFIGS: readonly BenchConfig[] = [
   { name: 'bench-small-moe', baseline: 'bench-small-moe', model: { ...SMALL, ffn: MOE }, batchSize: 8 },
   { name: 'bench-small-moe-r2', baseline: 'bench-small-moe', model: { ...SMALL, ffn: MOE, ...r2 }, batchSize: 8 },
   { name: 'bench-small-moe-r4', baseline: 'bench-small-moe', model: { ...SMALL, ffn: MOE, ...r4 }, batchSize: 8 },
+  // Issue #17: big enough that on a GPU the math, not dispatch, should be the limit (not in the default set).
+  { name: 'bench-medium', baseline: 'bench-medium', model: { vocabSize: 256, dModel: 1024, layers: 8, heads: 8, seqLen: 512 }, batchSize: 16 },
 ];
+
+/** The configs `vwn bench` runs when `--configs` is not given (bench-medium only on request). */
+export const DEFAULT_BENCH_CONFIGS: readonly string[] = BENCH_CONFIGS.filter((c) => c.name !== 'bench-medium').map((c) => c.name);
+
+/** Per-step device counts of the webgpu backend (see @vwn/kernels-gpu `gpuCounters`). */
+export interface StepGpuCounts {
+  readonly dispatches: number;
+  readonly submits: number;
+  readonly reads: number;
+  readonly bytesRead: number;
+  readonly buffersCreated: number;
+  readonly pipelinesCreated: number;
+}
+
+interface CounterModule {
+  gpuCounters(): StepGpuCounts;
+  diffGpuCounters(a: StepGpuCounts, b: StepGpuCounts): StepGpuCounts;
+}
+
+/** @vwn/kernels-gpu's device counters when the webgpu backend is active, else null. */
+async function gpuCounterModule(): Promise<CounterModule | null> {
+  if (tf.getBackend() !== 'webgpu') return null;
+  try {
+    return (await import('@vwn/kernels-gpu' as string)) as CounterModule;
+  } catch {
+    return null;
+  }
+}
 
 /** Deterministic pseudo-random byte rows `[B, T + 1]` (content does not matter for timing). */
 export function randomRows(batch: number, seqLen: number, vocab: number, seed = 1): Int32Array {
@@ -99,14 +129,16 @@ const median = (xs: number[]) => {
  * read-back, so async backends are timed to completion). Best rather than
  * median because other processes on a shared machine only ever slow it down.
  */
-export function measurePeakMatMul(n = 1024, reps = 8): number {
+export async function measurePeakMatMul(n = 1024, reps = 8): Promise<number> {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
+  await a.data(); // materialized before timing (webgpu: uploaded and run)
+  await b.data();
   const times: number[] = [];
   for (let i = 0; i < reps + 1; i++) {
     const t0 = performance.now();
     const c = tf.matMul(a, b);
-    c.dataSync();
+    await c.data();
     const dt = performance.now() - t0;
     c.dispose();
     if (i > 0) times.push(dt);
@@ -138,6 +170,12 @@ export interface BenchResult {
   readonly maxRssMiB?: number;
   readonly tensorsAlive?: number;
   readonly finalLoss?: number;
+  /**
+   * webgpu only: device work of one timed training step (the last one; every
+   * timed step is checked to give the same dispatch and read counts, else a
+   * note says so), counted on the real device.
+   */
+  readonly gpuPerStep?: StepGpuCounts;
 }
 
 /** Runs one config on the active backend: `warmup` untimed steps, then `steps` timed ones. */
@@ -164,11 +202,16 @@ export async function benchConfig(
     for (let i = 0; i < opts.warmup; i++) loss = await runner.step();
     const tensorsBefore = tf.memory().numTensors;
     const times: number[] = [];
+    const counters = await gpuCounterModule();
+    const perStep: StepGpuCounts[] = [];
     for (let i = 0; i < opts.steps; i++) {
+      const c0 = counters?.gpuCounters();
       const t0 = performance.now();
       loss = await runner.step();
       times.push(performance.now() - t0);
+      if (counters) perStep.push(counters.diffGpuCounters(counters.gpuCounters(), c0!));
     }
+    const varying = perStep.some((c) => c.dispatches !== perStep[0]!.dispatches || c.reads !== perStep[0]!.reads);
     const tensorsAlive = tf.memory().numTensors;
     const ms = median(times);
     const totals = runner.model.totals();
@@ -177,7 +220,10 @@ export async function benchConfig(
     return {
       ...base,
       status: 'ok',
-      ...(leak !== 0 ? { note: `tensors grew by ${leak} over ${opts.steps} steps` } : {}),
+      ...(leak !== 0 || varying
+        ? { note: [leak !== 0 ? `tensors grew by ${leak} over ${opts.steps} steps` : '', varying ? `gpu counts varied: ${perStep.map((c) => `${c.dispatches}d/${c.reads}r`).join(', ')}` : ''].filter(Boolean).join('; ') }
+        : {}),
+      ...(perStep.length > 0 ? { gpuPerStep: perStep[perStep.length - 1]! } : {}),
       steps: opts.steps,
       stepMsMedian: ms,
       stepMsMin: Math.min(...times),
@@ -231,14 +277,17 @@ export function formatOverheadTable(results: readonly BenchResult[]): string {
 export function formatTable(results: readonly BenchResult[]): string {
   const pct = (x: number | null | undefined) => (x == null ? '' : `${(x * 100).toFixed(1)}%`);
   const f = (x: number | undefined, d = 0) => (x === undefined ? '' : x.toFixed(d));
+  const gpu = results.some((r) => r.gpuPerStep !== undefined);
+  const g = (r: BenchResult) =>
+    !gpu ? [] : r.gpuPerStep ? [String(r.gpuPerStep.dispatches), String(r.gpuPerStep.submits), String(r.gpuPerStep.reads), String(r.gpuPerStep.bytesRead), String(r.gpuPerStep.buffersCreated)] : ['', '', '', '', ''];
   const rows = [
-    ['config', 'backend', 'step ms', 'tok/s', 'GFLOP/s', 'peak', 'util', 'Δstep', 'ΔFLOP', 'RSS MiB', 'tensors', 'note'],
+    ['config', 'backend', 'step ms', 'tok/s', 'GFLOP/s', 'peak', 'util', 'Δstep', 'ΔFLOP', 'RSS MiB', 'tensors', ...(gpu ? ['disp/step', 'submits', 'reads', 'bytes read', 'bufs new'] : []), 'note'],
     ...results.map((r) =>
       r.status !== 'ok'
-        ? [r.config, r.backend, r.status, '', '', '', '', '', '', '', '', r.note ?? '']
+        ? [r.config, r.backend, r.status, '', '', '', '', '', '', '', '', ...g(r), r.note ?? '']
         : [
             r.config, r.backend, f(r.stepMsMedian), f(r.tokensPerSecond), f(r.gflops, 1), f(r.peakMatMulGflops, 1),
-            pct(r.utilization), pct(r.stepOverhead), pct(r.flopOverhead), f(r.maxRssMiB), String(r.tensorsAlive ?? ''), r.note ?? '',
+            pct(r.utilization), pct(r.stepOverhead), pct(r.flopOverhead), f(r.maxRssMiB), String(r.tensorsAlive ?? ''), ...g(r), r.note ?? '',
           ],
     ),
   ];

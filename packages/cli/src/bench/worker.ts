@@ -18,7 +18,9 @@ const a = await activateBenchBackend(spec!).catch((e: Error) => ({ ok: false, la
 if (!a.ok) {
   emit({ ok: false, label: a.label, note: a.note });
 } else if (mode === 'peak') {
-  emit({ ok: true, label: a.label, note: a.note, peak: measurePeakMatMul(1024, a.label === 'cpu' ? 1 : 8) });
+  // n×n GEMM; on a real GPU 1024³ is launch-bound, so bench/gpu-check.sh sets VWN_BENCH_PEAK_N=4096.
+  const n = Number(process.env['VWN_BENCH_PEAK_N'] ?? 1024);
+  emit({ ok: true, label: a.label, note: a.note, peakN: n, peak: await measurePeakMatMul(n, a.label === 'cpu' ? 1 : 8) });
 } else {
   const cfg = BENCH_CONFIGS.find((c) => c.name === name);
   if (!cfg) throw new Error(`unknown config ${name}`);

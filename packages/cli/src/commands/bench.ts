@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '@vwn/core';
-import { BENCH_CONFIGS, formatOverheadTable, formatTable, withOverheads, type BenchResult } from '../bench/harness.js';
+import { BENCH_CONFIGS, DEFAULT_BENCH_CONFIGS, formatOverheadTable, formatTable, withOverheads, type BenchResult } from '../bench/harness.js';
 
 /** Options of `vwn bench`. */
 export interface BenchOptions {
@@ -15,7 +15,7 @@ export interface BenchOptions {
    * Default `wasm,wasm+fix,wasm+blas`.
    */
   readonly backend?: string | undefined;
-  /** Comma-separated config names (default: all of {@link BENCH_CONFIGS}). */
+  /** Comma-separated config names (default: all of {@link BENCH_CONFIGS} but `bench-medium`). */
   readonly configs?: string | undefined;
   /** Timed steps per config (default 5; one extra untimed warm-up step). */
   readonly steps?: number | undefined;
@@ -62,7 +62,7 @@ function runWorker(args: string[]): Promise<unknown> {
  */
 export async function benchCommand(opts: BenchOptions): Promise<number> {
   const specs = (opts.backend ?? 'wasm,wasm+fix,wasm+blas').split(',').map((s) => s.trim()).filter(Boolean);
-  const names = opts.configs ? opts.configs.split(',').map((s) => s.trim()).filter(Boolean) : BENCH_CONFIGS.map((c) => c.name);
+  const names = opts.configs ? opts.configs.split(',').map((s) => s.trim()).filter(Boolean) : [...DEFAULT_BENCH_CONFIGS];
   const configs = names.map((n) => {
     const c = BENCH_CONFIGS.find((x) => x.name === n);
     if (!c) throw new ConfigError('--configs', `unknown config "${n}"; allowed: ${BENCH_CONFIGS.map((x) => x.name).join(', ')}`);
@@ -74,7 +74,7 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
   const results: BenchResult[] = [];
   const backends: Array<{ spec: string; label: string; note: string; peakMatMulGflops: number | null }> = [];
   for (const spec of specs) {
-    const p = (await runWorker(['peak', spec])) as { ok: boolean; label: string; note: string; peak?: number } | null;
+    const p = (await runWorker(['peak', spec])) as { ok: boolean; label: string; note: string; peak?: number; peakN?: number } | null;
     if (!p || !p.ok) {
       const note = p?.note ?? 'backend failed to start';
       const label = p?.label ?? spec;
@@ -85,7 +85,7 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
     }
     const { label, note } = p;
     const peak = p.peak!;
-    log(`${label}: ${note}; peak matMul 1024³ = ${peak.toFixed(1)} GFLOP/s`);
+    log(`${label}: ${note}; peak matMul ${p.peakN ?? 1024}³ = ${peak.toFixed(1)} GFLOP/s`);
     backends.push({ spec, label, note, peakMatMulGflops: peak });
     for (const c of configs) {
       const r =
@@ -93,7 +93,8 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
         ({ config: c.name, backend: label, status: 'failed', note: lastWorkerError || 'worker crashed' } as BenchResult);
       results.push(r);
       log(r.status === 'ok'
-        ? `  ${c.name}: ${r.stepMsMedian!.toFixed(0)} ms/step, ${r.tokensPerSecond!.toFixed(0)} tok/s, ${r.gflops!.toFixed(1)} GFLOP/s (${(100 * r.utilization!).toFixed(1)}% of peak)`
+        ? `  ${c.name}: ${r.stepMsMedian!.toFixed(0)} ms/step, ${r.tokensPerSecond!.toFixed(0)} tok/s, ${r.gflops!.toFixed(1)} GFLOP/s (${(100 * r.utilization!).toFixed(1)}% of peak)` +
+          (r.gpuPerStep ? `; per step: ${r.gpuPerStep.dispatches} dispatches, ${r.gpuPerStep.submits} submits, ${r.gpuPerStep.reads} reads (${r.gpuPerStep.bytesRead} B), ${r.gpuPerStep.buffersCreated} buffers created` : '')
         : `  ${c.name}: ${r.status} (${r.note})`);
     }
   }

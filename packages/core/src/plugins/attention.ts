@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from '../validate.js';
 import { ConfigError } from '../errors.js';
-import { linear } from '../nn.js';
+import { fusedNn, linear } from '../nn.js';
 import type { PluginDefinition, SublayerModule } from '../plugin.js';
 
 /**
@@ -129,11 +129,15 @@ export const causalSelfAttention: PluginDefinition<'mixer', AttentionConfig> = {
           const { cos, sin, mask } = constants(T);
           const rot = (rotateHalf ??= rotateHalfOp(hd)).op; // its two constants are tf.keep()-ed
           const heads = (w: tf.Variable) => linear(x, w).reshape([B, T, H, hd]) as tf.Tensor4D; // [B, T, H, hd]
-          const q = applyRope(heads(wq), cos, sin, rot).transpose([0, 2, 1, 3]); // [B, H, T, hd]
-          const k = applyRope(heads(wk), cos, sin, rot).transpose([0, 2, 1, 3]); // [B, H, T, hd]
+          const fused = fusedNn(); // one-kernel RoPE (+ transpose) and scale + causal mask + softmax where a backend offers them
+          const rope = (w: tf.Variable) => (fused?.ropeHeads ? fused.ropeHeads(heads(w), cos, sin) : applyRope(heads(w), cos, sin, rot).transpose([0, 2, 1, 3]));
+          const q = rope(wq); // [B, H, T, hd]
+          const k = rope(wk); // [B, H, T, hd]
           const v = heads(wv).transpose([0, 2, 1, 3]); // [B, H, T, hd]
-          const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask); // [B, H, T, T]
-          const out = tf.matMul(tf.softmax(scores), v); // [B, H, T, hd]
+          const probs = fused?.causalSoftmax
+            ? fused.causalSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd))
+            : tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask)); // [B, H, T, T]
+          const out = tf.matMul(probs, v); // [B, H, T, hd]
           return linear(out.transpose([0, 2, 1, 3]).reshape([B * T, D]), wo); // [N, D]
         }),
       // 4 projections + scores (q·k over T keys) + weighted values.

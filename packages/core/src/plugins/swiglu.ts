@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigReader } from '../validate.js';
-import { linear, silu } from '../nn.js';
+import { fusedNn, linear, silu } from '../nn.js';
 import type { PluginDefinition, SublayerModule } from '../plugin.js';
 
 /**
@@ -53,7 +53,8 @@ export const swigluFeedForward: PluginDefinition<'ffn', SwigluConfig> = {
     return {
       forward: (x) =>
         tf.tidy(() => {
-          const h = tf.mul(silu(linear(x, w1)), linear(x, w3)); // [N, F]
+          const fused = fusedNn();
+          const h = fused?.swiglu ? fused.swiglu(linear(x, w1), linear(x, w3)) : tf.mul(silu(linear(x, w1)), linear(x, w3)); // [N, F]
           return linear(h, w2); // [N, D]
         }),
       flopsPerToken: () => 6 * D * F,

@@ -1,5 +1,40 @@
 import * as tf from '@tensorflow/tfjs';
+import { getFusedOps } from '../fused.js';
+import { sumTensors } from '../nn.js';
 import type { Parameter } from '../params.js';
+
+/**
+ * Fused optimizer ops a backend package may offer under the fused-ops name
+ * `'adamw'` (@vwn/kernels-gpu does for `webgpu`); {@link AdamW.apply} and
+ * {@link globalGradNorm} use them when registered for the active backend.
+ *
+ * @example
+ * ```ts
+ * registerFusedOps('adamw', { fusedAdamW, fusedGlobalNorm } satisfies FusedAdamWOps, ['webgpu']);
+ * ```
+ */
+export interface FusedAdamWOps {
+  fusedAdamW(
+    entries: ReadonlyArray<{ param: tf.Variable; m: tf.Variable; v: tf.Variable; grad: tf.Tensor; decay: boolean }>,
+    hp: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; gradScale: number },
+  ): void;
+  fusedGlobalNorm(grads: readonly tf.Tensor[]): tf.Scalar;
+}
+
+/**
+ * Global L2 norm of a list of gradients, `sqrt(Σ ‖g‖²)` (fused on backends
+ * that register `'adamw'` ops).
+ *
+ * @example
+ * ```ts
+ * const norm = globalGradNorm([...grads.values()]); // tf.Scalar, still on the device
+ * ```
+ */
+export function globalGradNorm(grads: readonly tf.Tensor[]): tf.Scalar {
+  const fused = getFusedOps('adamw');
+  if (fused) return fused.fusedGlobalNorm(grads);
+  return tf.tidy(() => tf.sqrt(sumTensors(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+}
 
 /**
  * AdamW hyper-parameters (PAPER.md §8 defaults: β = 0.9, 0.95; wd 0.1).
@@ -64,16 +99,29 @@ export class AdamW {
     }
   }
 
-  /** Applies one update with learning rate `lr`; `grads` is keyed by parameter name. */
-  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+  /**
+   * Applies one update with learning rate `lr`; `grads` is keyed by parameter
+   * name and multiplied by `gradScale` first (global-norm clipping).
+   */
+  apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number, gradScale = 1): void {
     this.step += 1;
     const { beta1, beta2, eps, weightDecay } = this.config;
+    const fused = getFusedOps('adamw');
+    if (fused) {
+      const entries = this.params.flatMap((p) => {
+        const grad = grads.get(p.name);
+        return grad ? [{ param: p.variable, m: this.m.get(p.name)!, v: this.v.get(p.name)!, grad, decay: p.decay && weightDecay > 0 }] : [];
+      });
+      fused.fusedAdamW(entries, { lr, beta1, beta2, eps, weightDecay, step: this.step, gradScale });
+      return;
+    }
     const c1 = 1 - Math.pow(beta1, this.step);
     const c2 = 1 - Math.pow(beta2, this.step);
     tf.tidy(() => {
       for (const p of this.params) {
-        const g = grads.get(p.name);
+        let g = grads.get(p.name);
         if (!g) continue; // parameter unused by this loss (e.g. an objective turned off)
+        if (gradScale !== 1) g = tf.mul(g, gradScale);
         const m = this.m.get(p.name)!;
         const v = this.v.get(p.name)!;
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));

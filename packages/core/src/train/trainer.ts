@@ -8,9 +8,8 @@ import { BatchSampler, evaluationBatches, type Batch } from '../data/sampler.js'
 import { checkpointFromBytes, checkpointToBytes, restoreWeights, type CheckpointState } from '../checkpoint/checkpoint.js';
 import { METRICS_FILE, type EvalRecord, type MetricsRecord, type TrainRecord } from '../metrics_schema.js';
 import type { RunStore } from './run_store.js';
-import { AdamW } from './adamw.js';
+import { AdamW, globalGradNorm } from './adamw.js';
 import { learningRate } from './schedule.js';
-import { sumTensors } from '../nn.js';
 
 /**
  * File names inside a run directory.
@@ -326,7 +325,7 @@ export class Trainer {
       const inv = 1 / train.accumulate;
       // Mean gradient over micro-batches, then global-norm clipping.
       if (train.accumulate > 1) scaleAll(grads, inv);
-      const gradNormT = tf.tidy(() => tf.sqrt(sumTensors([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+      const gradNormT = globalGradNorm([...grads.values()]);
       held.push(gradNormT);
       const names = [...termSums.keys()];
       const metricNames = [...metricSums.keys()];
@@ -355,8 +354,9 @@ export class Trainer {
         throw new NonFiniteLossError(this.step + 1, Number.isFinite(totalLoss) ? `gradient norm (${gradNorm})` : `loss (${totalLoss})`);
       }
       const lr = learningRate({ ...train, totalSteps: train.steps }, this.step);
-      if (train.clipNorm > 0 && gradNorm > train.clipNorm) scaleAll(grads, train.clipNorm / (gradNorm + 1e-6));
-      this.optimizer.apply(grads, lr);
+      // Clipping scales the gradients inside the optimizer's update (no extra pass over them).
+      const clipScale = train.clipNorm > 0 && gradNorm > train.clipNorm ? train.clipNorm / (gradNorm + 1e-6) : 1;
+      this.optimizer.apply(grads, lr, clipScale);
 
       this.step += 1;
       const stepTokens = train.batchSize * m.seqLen;

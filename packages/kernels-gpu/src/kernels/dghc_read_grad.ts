@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import { dghcReadGradLayout } from './dghc_read_grad_webgpu.js';
+import { VWN_TOKEN_COLUMN_SUM } from './fused_nn_webgpu.js';
 import { VWN_DGHC_READ, VWN_DGHC_READ_GRAD } from './kernel_names.js';
 
 const INPUTS = ['state', 'w', 'gain', 'scaleAlpha', 'a', 'scaleBeta', 'write'] as const;
@@ -37,15 +38,17 @@ export const dghcReadGradConfig: tf.GradConfig = {
     const L = dghcReadGradLayout(m, n, db);
     const g = tf.engine().runKernel(VWN_DGHC_READ_GRAD, { state, w, gain, scaleAlpha, a, scaleBeta, dy: dy as tf.Tensor }, attrs) as tf.Tensor2D;
     const part = (offset: number, size: number, shape: number[]) => tf.slice(g, [0, offset], [N, size]).reshape(shape);
-    const dBT = tf.slice(dy as tf.Tensor2D, [0, (m + n) * db], [N, n * m]).reshape([N, n, m]);
+    // Σ over tokens of a column block in one kernel (instead of slice + sum), folded modulo `fold`.
+    const colSum = (t: tf.Tensor, offset: number, len: number, fold: number) =>
+      tf.engine().runKernel(VWN_TOKEN_COLUMN_SUM, { g: t }, { offset, len, fold }) as tf.Tensor;
     return {
       state: () => part(L.dState, n * db, [N, n * db]),
       w: () => tf.matMul(part(L.hBar, n * db, [R, db]) as tf.Tensor2D, part(L.du, n * L.K, [R, L.K]) as tf.Tensor2D, true, false),
-      gain: () => tf.sum(part(L.dHBarHHat, n * db, [R, db]), 0),
-      scaleAlpha: () => tf.sum(part(L.dAc, n * (m + n), [N, n, m + n]), 0),
-      a: () => tf.sum(part(L.dA, n * (m + n), [N, n, m + n]), 0),
-      scaleBeta: () => tf.transpose(tf.sum(part(L.dBTc, n * m, [N, n, m]), 0)),
-      write: () => tf.transpose(tf.sum(dBT, 0)),
+      gain: () => colSum(g, L.dHBarHHat, n * db, db),
+      scaleAlpha: () => colSum(g, L.dAc, n * (m + n), n * (m + n)).reshape([n, m + n]),
+      a: () => colSum(g, L.dA, n * (m + n), n * (m + n)).reshape([n, m + n]),
+      scaleBeta: () => tf.transpose(colSum(g, L.dBTc, n * m, n * m).reshape([n, m])),
+      write: () => tf.transpose(colSum(dy as tf.Tensor, (m + n) * db, n * m, n * m).reshape([n, m])),
     };
   },
 };
