@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { ParameterStore, createForwardContext, getFusedOps, randomValues, registerFusedOps, relativeError } from '@vwn/core';
+import { ParameterStore, createForwardContext, getFusedOps, randomValues, registerFusedOps, unregisterFusedOps, relativeError } from '@vwn/core';
 import { createGeneralizedHyperConnection } from '@vwn/ghc';
 import { dghcRead, ghcWrite } from '@vwn/kernels-gpu';
 
@@ -53,7 +53,7 @@ describe('dynamic-ghc through the registered dghc ops = its own path (cpu)', () 
           expect(relativeError(await viaOps.grads[p.variable.name]!.data(), await own.grads[p.variable.name]!.data()), p.name).toBeLessThan(1e-5);
         }
       } finally {
-        registerFusedOps('dghc', { dghcRead, ghcWrite }, ['webgpu']);
+        unregisterFusedOps('cpu', 'dghc'); // the webgpu registration stays as it was
       }
     });
   }

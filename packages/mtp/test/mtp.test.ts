@@ -156,7 +156,7 @@ describe('mtp objective', () => {
     // A probe FFN (adds nothing) that records what each forward's context says.
     const seen: Array<number[] | null> = [];
     registerPlugin({
-      specificationVersion: 'v1', kind: 'ffn', id: 'probe-valid-positions', description: 'test probe',
+      specificationVersion: 'v2', kind: 'ffn', id: 'probe-valid-positions', description: 'test probe',
       parseConfig: () => ({}),
       create: () => ({
         forward: (x, ctx) => {
