@@ -215,7 +215,7 @@ describe('states that must keep working', () => {
     const out = join(dir, 'r-latin1');
     const b = await vwn(...train('--config', join(dir, 'small.json'), '--corpus', latin1, '--out', out, '--json'));
     expect(b.code, b.err).toBe(0);
-    const { corpusFromFile } = await import('@vwn/core');
+    const { corpusFromFile } = await import('@vwn/core/node');
     const c = await corpusFromFile(latin1);
     expect(c.train.length + c.validation.length).toBe((await readFile(latin1)).length);
     expect([...c.train].includes(0xe9)).toBe(true);

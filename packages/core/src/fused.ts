@@ -5,7 +5,7 @@ import type { FusedAdamWOps } from './train/adamw.js';
 /**
  * The fused-op groups a backend package may offer, by name. Core declares
  * its own (`nn`, `adamw`); the package that defines a group's op signatures adds it by declaration
- * merging (`@vwn/ghc` adds `dghc`), so {@link registerFusedOps} checks what a
+ * merging (the GHC plugin package adds `dghc`), so {@link registerFusedOps} checks what a
  * backend package registers and {@link getFusedOps} returns it typed, with no
  * assertion at the call site.
  *
@@ -31,7 +31,7 @@ export interface FusedOps {
  *
  * @example
  * ```ts
- * const name: FusedOpsName = 'dghc'; // once @vwn/ghc's types are in the program
+ * const name: FusedOpsName = 'dghc'; // once the package that declares it is in the program
  * ```
  */
 export type FusedOpsName = keyof FusedOps & string;
@@ -55,7 +55,7 @@ export function registerFusedOpsUnchecked(name: string, ops: object, backends: r
  * {@link getFusedOps} and falls back to its own tfjs formulation when none
  * is registered for the active backend, so every other backend keeps the
  * reference path. `ops` must have the group's type in {@link FusedOps}
- * (import the owning package's types, e.g. `import type {} from '@vwn/ghc'`).
+ * (import the owning package's types: `import type {} from '<that package>'`).
  * Each backend keeps its own implementation: registering `'dghc'` for `wasm`
  * leaves the one for `webgpu` in place; a later registration of the same name
  * and backend replaces the earlier one.

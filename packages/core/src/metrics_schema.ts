@@ -1,6 +1,6 @@
 /**
  * The `metrics.jsonl` schema: one JSON record per line, written by the
- * trainer (`@vwn/core`) and read by `@vwn/report`. This module imports
+ * trainer (`@vwn/core`) and read by the report package. This module imports
  * nothing (no TensorFlow.js, no Node built-in), so a reader can depend on it
  * alone: `import type { TrainRecord } from '@vwn/core/metrics-schema'`.
  *

@@ -3,7 +3,7 @@ import { getFusedOps } from './fused.js';
 
 /**
  * Fused ops a backend package may offer under the fused-ops name `'nn'`
- * (@vwn/kernels-gpu does for `webgpu`): {@link rmsNorm}, {@link crossEntropy},
+ * (the WebGPU kernel package does for `webgpu`): {@link rmsNorm}, {@link crossEntropy},
  * the attention's causal softmax and SwiGLU's gate use them when registered
  * for the active backend, and their tfjs formulation otherwise.
  *

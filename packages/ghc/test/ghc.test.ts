@@ -8,13 +8,12 @@ import {
   checkGradients,
   ConfigError,
   createForwardContext,
-  loadModelFromCheckpoint,
   maxAbsDiff,
   resolveModelConfig,
-  saveCheckpoint,
   type Model,
   type ModelConfig,
 } from '@vwn/core';
+import { loadModelFromCheckpoint, saveCheckpoint } from '@vwn/core/node';
 import '@vwn/embedding';
 import { dghcReference, dynamicGhcConnection, ghcConnection, virtualWidth } from '@vwn/ghc';
 import {

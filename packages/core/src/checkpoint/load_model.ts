@@ -40,7 +40,7 @@ export async function modelFromCheckpoint(
  *
  * @example
  * ```ts
- * import '@vwn/ghc'; // the plugin packages the checkpoint's config names
+ * // first import the plugin packages the checkpoint's config names (each registers on import)
  * const { model, tokenizer } = await loadModelFromCheckpointBytes(new Uint8Array(await file.arrayBuffer()), { source: file.name });
  * const ids = await sampleTokens(model, tokenizer.encode('Once'), { maxTokens: 50, seed: 1 });
  * ```

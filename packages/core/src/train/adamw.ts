@@ -5,7 +5,7 @@ import type { Parameter } from '../params.js';
 
 /**
  * Fused optimizer ops a backend package may offer under the fused-ops name
- * `'adamw'` (@vwn/kernels-gpu does for `webgpu`); {@link AdamW.apply} and
+ * `'adamw'` (the WebGPU kernel package does for `webgpu`); {@link AdamW.apply} and
  * {@link globalGradNorm} use them when registered for the active backend.
  *
  * @example
