@@ -30,8 +30,11 @@ const BASELINE = (c) => (c.includes('moe') ? 'bench-small-moe' : 'bench-small');
 
 function vwn(config, fused) {
   const env = { ...process.env, VWN_BLAS_DGHC: fused ? '1' : '0' };
-  const r = spawnSync('npx', ['tsx', '--tsconfig', 'packages/blas/tsconfig.dev.json', 'packages/cli/src/bench/worker.ts', 'config', 'native', config, String(steps), '0'],
-    { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(
+    'npx',
+    ['tsx', '--tsconfig', 'packages/blas/tsconfig.dev.json', 'packages/cli/src/bench/worker.ts', 'config', 'native', config, String(steps), '0'],
+    { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
   const line = r.stdout.split('\n').find((l) => l.startsWith('@@vwn-bench '));
   if (!line) throw new Error(`vwn worker failed for ${config}: ${r.stderr.slice(-500)}`);
   const j = JSON.parse(line.slice('@@vwn-bench '.length));
@@ -40,8 +43,10 @@ function vwn(config, fused) {
 }
 
 function torch(config) {
-  const r = spawnSync(python, ['bench/pytorch/reference.py', '--config', config, '--steps', String(steps), '--threads', torchThreads, '--json'],
-    { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(python, ['bench/pytorch/reference.py', '--config', config, '--steps', String(steps), '--threads', torchThreads, '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`PyTorch reference failed for ${config}: ${r.stderr.slice(-500)}`);
   const j = JSON.parse(r.stdout.trim().split('\n').pop());
   return { ms: j.stepMsMedian, torch: j.torch, threads: j.threads };
@@ -59,20 +64,26 @@ for (let round = 0; round < rounds; round++) {
   const order = round % 2 ? [...needed].reverse() : needed;
   for (const c of order) {
     const isVwn = c !== BASELINE(c);
-    const jobs = [() => {
-      const v = vwn(c, true);
-      runs[c].after.push(v.ms);
-      runs[c].flops = v.flops;
-    }, () => {
-      const t = torch(c);
-      runs[c].torch.push(t.ms);
-      torchInfo = `torch ${t.torch}, ${t.threads} threads`;
-    }];
+    const jobs = [
+      () => {
+        const v = vwn(c, true);
+        runs[c].after.push(v.ms);
+        runs[c].flops = v.flops;
+      },
+      () => {
+        const t = torch(c);
+        runs[c].torch.push(t.ms);
+        torchInfo = `torch ${t.torch}, ${t.threads} threads`;
+      },
+    ];
     if (before && isVwn) jobs.push(() => runs[c].before.push(vwn(c, false).ms));
     for (const job of round % 2 ? jobs.reverse() : jobs) job();
     loads.push(loadavg()[0]);
-    process.stderr.write(`round ${round + 1}/${rounds} ${c}: vwn ${runs[c].after.at(-1).toFixed(0)} ms` +
-      (runs[c].before.length ? `, vwn before ${runs[c].before.at(-1).toFixed(0)} ms` : '') + `, PyTorch ${runs[c].torch.at(-1).toFixed(0)} ms\n`);
+    process.stderr.write(
+      `round ${round + 1}/${rounds} ${c}: vwn ${runs[c].after.at(-1).toFixed(0)} ms` +
+        (runs[c].before.length ? `, vwn before ${runs[c].before.at(-1).toFixed(0)} ms` : '') +
+        `, PyTorch ${runs[c].torch.at(-1).toFixed(0)} ms\n`,
+    );
   }
 }
 
@@ -81,7 +92,9 @@ const rows = [];
 for (const c of configs) {
   const r = runs[c];
   const b = runs[BASELINE(c)];
-  const after = median(r.after), torchMs = median(r.torch), beforeMs = r.before.length ? median(r.before) : after;
+  const after = median(r.after),
+    torchMs = median(r.torch),
+    beforeMs = r.before.length ? median(r.before) : after;
   const isVwn = c !== BASELINE(c);
   rows.push({
     config: c,
@@ -97,15 +110,27 @@ for (const c of configs) {
   });
 }
 const head = ['config', 'vwn ms', 'vwn before ms', 'PyTorch ms', 'vwn/PyTorch', '(before)', 'Δstep vwn', '(before)', 'Δstep PyTorch', 'ΔFLOP', 'gap (points)'];
-const table = [head, ...rows.map((r) => [
-  r.config, r.vwnMs.toFixed(0), r.vwnBeforeMs.toFixed(0), r.torchMs.toFixed(0), r.ratio.toFixed(2), r.ratioBefore.toFixed(2),
-  r.stepOverhead === null ? '' : pct(r.stepOverhead), r.stepOverheadBefore === null ? '' : pct(r.stepOverheadBefore),
-  r.torchOverhead === null ? '' : pct(r.torchOverhead), r.flopOverhead === null ? '' : pct(r.flopOverhead),
-  r.stepOverhead === null ? '' : (100 * (r.stepOverhead - r.flopOverhead)).toFixed(1),
-])];
+const table = [
+  head,
+  ...rows.map((r) => [
+    r.config,
+    r.vwnMs.toFixed(0),
+    r.vwnBeforeMs.toFixed(0),
+    r.torchMs.toFixed(0),
+    r.ratio.toFixed(2),
+    r.ratioBefore.toFixed(2),
+    r.stepOverhead === null ? '' : pct(r.stepOverhead),
+    r.stepOverheadBefore === null ? '' : pct(r.stepOverheadBefore),
+    r.torchOverhead === null ? '' : pct(r.torchOverhead),
+    r.flopOverhead === null ? '' : pct(r.flopOverhead),
+    r.stepOverhead === null ? '' : (100 * (r.stepOverhead - r.flopOverhead)).toFixed(1),
+  ]),
+];
 const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
-console.log(`\n${rounds} rounds × ${steps} timed steps; medians over rounds of per-run medians; ${torchInfo}; ` +
-  `load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${cpus().length} CPUs`);
+console.log(
+  `\n${rounds} rounds × ${steps} timed steps; medians over rounds of per-run medians; ${torchInfo}; ` +
+    `load average during the run ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${cpus().length} CPUs`,
+);
 for (const [i, row] of table.entries()) {
   console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
   if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));

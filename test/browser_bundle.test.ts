@@ -62,7 +62,9 @@ describe('browser bundles of the model packages (esbuild, platform browser)', ()
         info.imports.filter((i) => NODE_BUILTIN.test(i.path)).map((i) => `${file} imports ${i.path}`),
       );
       expect(offending).toEqual([]);
-      expect(inputs.filter((f) => /node_modules\/webgpu\//.test(f) || /\.node$/.test(f) || /packages\/(blas|blas-linux-x64-gnu|report|cli|datasets)\//.test(f))).toEqual([]);
+      expect(
+        inputs.filter((f) => /node_modules\/webgpu\//.test(f) || /\.node$/.test(f) || /packages\/(blas|blas-linux-x64-gnu|report|cli|datasets)\//.test(f)),
+      ).toEqual([]);
       expect(inputs.filter((f) => /packages\/core\/src\/node(\.ts|\/)/.test(f) || /packages\/kernels-gpu\/src\/(node|dawn)\.ts/.test(f))).toEqual([]);
       const all = result.outputFiles[0]!.contents;
       const ownBuild = await bundle(pkg, true);
@@ -73,7 +75,9 @@ describe('browser bundles of the model packages (esbuild, platform browser)', ()
       const globals = [...ownBuild.outputFiles[0]!.text.matchAll(NODE_GLOBAL)].map((m) => m[0]);
       expect(globals, `@vwn/${pkg} uses a Node global`).toEqual([]);
       const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-      sizes.push(`@vwn/${pkg}: own ${kib(own.length)} min / ${kib(gzipSync(own, { level: 9 }).length)} gzip; all ${kib(all.length)} min / ${kib(gzipSync(all, { level: 9 }).length)} gzip`);
+      sizes.push(
+        `@vwn/${pkg}: own ${kib(own.length)} min / ${kib(gzipSync(own, { level: 9 }).length)} gzip; all ${kib(all.length)} min / ${kib(gzipSync(all, { level: 9 }).length)} gzip`,
+      );
       expect(own.length).toBeGreaterThan(0);
     });
   }

@@ -23,7 +23,9 @@ import { installedPackages, PACKAGE_DIRS, readmeParts, ROOT, run, shellLines } f
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 /** Machines where @vwn/blas-linux-x64-gnu (the prebuilt addon) applies. */
-const PREBUILT = process.platform === 'linux' && process.arch === 'x64' &&
+const PREBUILT =
+  process.platform === 'linux' &&
+  process.arch === 'x64' &&
   !!(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime;
 
 /**
@@ -141,7 +143,8 @@ describe.each(workspaces)('$name', (ws) => {
     const result = await checkPackage(pkg);
     expect(result.types, 'the package ships its own types').not.toBe(false);
     // ESM only (Node ≥ 20.19 can require() it): the node16-from-CJS notice is expected; node10 has no `exports`.
-    const problems = 'problems' in result ? result.problems.filter((p) => p.kind !== 'CJSResolvesToESM' && !('resolutionKind' in p && p.resolutionKind === 'node10')) : [];
+    const problems =
+      'problems' in result ? result.problems.filter((p) => p.kind !== 'CJSResolvesToESM' && !('resolutionKind' in p && p.resolutionKind === 'node10')) : [];
     expect(problems).toEqual([]);
 
     const files = pkg.listFiles().map((f) => f.replace(/^\/node_modules\/[^/]+\/[^/]+\//, ''));
@@ -166,7 +169,10 @@ describe.each(workspaces)('$name', (ws) => {
         }
         // @vwn/* dependencies of what is installed come from the tarballs too (they are not on the registry).
         const overrides = Object.fromEntries([...tarballs].map(([n, t]) => [n, direct.has(n) ? `$${n}` : `file:${t}`]));
-        await writeFile(join(proj, 'package.json'), JSON.stringify({ name: 'readme-example', private: true, type: 'module', dependencies: deps, overrides }, null, 2));
+        await writeFile(
+          join(proj, 'package.json'),
+          JSON.stringify({ name: 'readme-example', private: true, type: 'module', dependencies: deps, overrides }, null, 2),
+        );
         await run('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], proj, 240_000);
       } else if (command.startsWith('npm ')) {
         await run('bash', ['-c', command], proj, 240_000);
@@ -191,8 +197,14 @@ describe.each(workspaces)('$name', (ws) => {
         join(proj, 'tsconfig.json'),
         JSON.stringify({
           compilerOptions: {
-            target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true,
-            skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')],
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            noEmit: true,
+            skipLibCheck: true,
+            types: ['node'],
+            typeRoots: [join(ROOT, 'node_modules', '@types')],
           },
           files: ['example.ts'],
         }),

@@ -31,7 +31,12 @@ const PAGE = join(ROOT, 'examples', 'playground');
 
 type Hook = {
   ready: Promise<{ backend: string; note: string }>;
-  train(sel: unknown[], order?: string): Promise<Array<{ id: number; label: string; status: string; error: string | null; losses: number[]; evals: number[]; tokensPerSecond: number; params: number }>>;
+  train(
+    sel: unknown[],
+    order?: string,
+  ): Promise<
+    Array<{ id: number; label: string; status: string; error: string | null; losses: number[]; evals: number[]; tokensPerSecond: number; params: number }>
+  >;
   sample(runId: number, prompt: string, maxTokens?: number): Promise<string>;
   probeLogits(runId: number, length?: number): Promise<{ ids: number[]; logits: number[]; shape: number[] }>;
 };
@@ -64,8 +69,27 @@ describe('playground configs and plot (Node)', () => {
     expect(ticks(0, 10_240)).toEqual([0, 2500, 5000, 7500, 10000]);
     expect(ticks(3.9, 5.6)).toEqual([4, 4.5, 5, 5.5]);
     const svg = renderLossPlot([
-      { label: 'baseline', color: '#0072B2', train: [[128, 5.5], [256, 4.1]], eval: [[0, 5.6], [256, 4.0]] },
-      { label: 'VWN r = 4 <MoE>', color: '#D55E00', train: [[128, 5.4], [256, 3.9]], eval: [] },
+      {
+        label: 'baseline',
+        color: '#0072B2',
+        train: [
+          [128, 5.5],
+          [256, 4.1],
+        ],
+        eval: [
+          [0, 5.6],
+          [256, 4.0],
+        ],
+      },
+      {
+        label: 'VWN r = 4 <MoE>',
+        color: '#D55E00',
+        train: [
+          [128, 5.4],
+          [256, 3.9],
+        ],
+        eval: [],
+      },
     ]);
     expect(svg.match(/data-series=/g)).toHaveLength(2);
     expect(svg).toContain('VWN r = 4 &lt;MoE&gt;');
@@ -87,7 +111,13 @@ describe.skipIf(!chromiumPath)('playground in Chromium', () => {
     const configFile = join(PAGE, 'vite.config.ts');
     const t0 = performance.now();
     await vite.build({ configFile, root: PAGE, logLevel: 'error', build: { outDir } });
-    server = await vite.preview({ configFile, root: PAGE, logLevel: 'error', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false } });
+    server = await vite.preview({
+      configFile,
+      root: PAGE,
+      logLevel: 'error',
+      build: { outDir },
+      preview: { host: '127.0.0.1', port: 0, strictPort: false, open: false },
+    });
     const url = server.resolvedUrls?.local[0];
     if (!url) throw new Error('vite preview did not report a URL');
     const t1 = performance.now();
@@ -98,7 +128,9 @@ describe.skipIf(!chromiumPath)('playground in Chromium', () => {
     page = await browser.newPage({ acceptDownloads: true });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(`${url}?size=micro`);
-    console.log(`playground: vite build + preview ${((t1 - t0) / 1000).toFixed(1)} s, Chromium start + page load ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+    console.log(
+      `playground: vite build + preview ${((t1 - t0) / 1000).toFixed(1)} s, Chromium start + page load ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+    );
   });
 
   afterAll(async () => {
@@ -165,10 +197,7 @@ describe.skipIf(!chromiumPath)('playground in Chromium', () => {
   it('downloads checkpoints that load in Node with the same logits', async () => {
     await useBackend('wasm');
     for (const r of runs) {
-      const [download] = await Promise.all([
-        page.waitForEvent('download'),
-        page.click(`#runs tr[data-run="${r.id}"] button[data-action="download"]`),
-      ]);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#runs tr[data-run="${r.id}"] button[data-action="download"]`)]);
       const file = join(tmp, download.suggestedFilename());
       await download.saveAs(file);
       expect(download.suggestedFilename()).toMatch(/\.safetensors$/);
@@ -207,7 +236,9 @@ describe.skipIf(!chromiumPath)('playground in Chromium', () => {
     expect(info.backend).toBe('webgpu');
     expect(await gpuPage.textContent('#backend')).toContain('backend: WebGPU (');
     const [gpuRun] = await gpuPage.evaluate(() => window.__vwn.train([{ variant: 'baseline', size: 'micro', mtp: false, moe: false, steps: 20 }]));
-    console.log(`playground micro run in Chromium (${info.note}): loss ${gpuRun!.losses[0]!.toFixed(3)} → ${gpuRun!.losses.at(-1)!.toFixed(3)}, ${Math.round(gpuRun!.tokensPerSecond)} tokens/s`);
+    console.log(
+      `playground micro run in Chromium (${info.note}): loss ${gpuRun!.losses[0]!.toFixed(3)} → ${gpuRun!.losses.at(-1)!.toFixed(3)}, ${Math.round(gpuRun!.tokensPerSecond)} tokens/s`,
+    );
     const wasmLosses = runs.find((r) => r.label === 'baseline')!.losses;
     for (let i = 0; i < 20; i++) expect(Math.abs(gpuRun!.losses[i]! - wasmLosses[i]!), `step ${i + 1}`).toBeLessThan(1e-4);
     await gpuPage.close();

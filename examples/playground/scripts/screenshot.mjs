@@ -1,3 +1,4 @@
+/* global window -- the page-side callbacks of page.evaluate / waitForFunction run in the browser */
 // Regenerates docs/img/playground.png: builds the page, serves it, trains
 // baseline vs VWN r = 4 (size `small`) in headless Chromium and screenshots it.
 //   node examples/playground/scripts/screenshot.mjs [--steps 150] [--backend auto|wasm|webgpu] [--out docs/img/playground.png]
@@ -44,7 +45,9 @@ try {
     { steps, size: values.size },
   );
   for (const r of runs) {
-    console.log(`${r.label}: ${r.params} params, loss ${r.losses[0].toFixed(3)} → ${r.losses.at(-1).toFixed(3)}, held-out ${r.evals.at(-1).toFixed(3)}, ${Math.round(r.tokensPerSecond)} tokens/s`);
+    console.log(
+      `${r.label}: ${r.params} params, loss ${r.losses[0].toFixed(3)} → ${r.losses.at(-1).toFixed(3)}, held-out ${r.evals.at(-1).toFixed(3)}, ${Math.round(r.tokensPerSecond)} tokens/s`,
+    );
     await page.evaluate((id) => window.__vwn.sample(id, 'ROMEO:', 120), r.id);
   }
   mkdirSync(join(values.out, '..'), { recursive: true });

@@ -126,7 +126,10 @@ function render(): void {
     .join('');
   $('samples').innerHTML = session.runs
     .filter((r) => r.sample !== null)
-    .map((r) => `<div class="sample" style="border-color:${r.color}"><strong>${esc(r.label)}</strong> (step ${r.trainer?.step ?? 0})<pre data-run="${r.id}"><b>${esc(r.samplePrompt)}</b>${esc(r.sample!)}</pre></div>`)
+    .map(
+      (r) =>
+        `<div class="sample" style="border-color:${r.color}"><strong>${esc(r.label)}</strong> (step ${r.trainer?.step ?? 0})<pre data-run="${r.id}"><b>${esc(r.samplePrompt)}</b>${esc(r.sample!)}</pre></div>`,
+    )
     .join('');
 }
 
@@ -180,7 +183,12 @@ export interface PlaygroundHook {
   readonly ready: Promise<BackendInfo>;
   readonly session: () => Session;
   /** Queues the selections and trains them (as the Train button does); resolves with run summaries. */
-  train(sel: Selection[], order?: 'sequential' | 'interleaved'): Promise<Array<{ id: number; label: string; status: string; error: string | null; losses: number[]; evals: number[]; tokensPerSecond: number; params: number }>>;
+  train(
+    sel: Selection[],
+    order?: 'sequential' | 'interleaved',
+  ): Promise<
+    Array<{ id: number; label: string; status: string; error: string | null; losses: number[]; evals: number[]; tokensPerSecond: number; params: number }>
+  >;
   sample(runId: number, prompt: string, maxTokens?: number): Promise<string>;
   probeLogits(runId: number, length?: number): Promise<{ ids: number[]; logits: number[]; shape: number[] }>;
 }

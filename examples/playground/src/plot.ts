@@ -62,7 +62,10 @@ export function renderLossPlot(series: readonly Series[], opts: { width?: number
   const X = (x: number) => m.l + (x / x1) * (W - m.l - m.r);
   const Y = (y: number) => m.t + (1 - (y - y0) / (y1 - y0)) * (H - m.t - m.b);
   const path = (pts: ReadonlyArray<readonly [number, number]>) =>
-    pts.filter((p) => Number.isFinite(p[1])).map(([x, y], i) => `${i ? 'L' : 'M'}${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join('');
+    pts
+      .filter((p) => Number.isFinite(p[1]))
+      .map(([x, y], i) => `${i ? 'L' : 'M'}${X(x).toFixed(1)},${Y(y).toFixed(1)}`)
+      .join('');
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, sans-serif" font-size="11">`);
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#fff"/>`);

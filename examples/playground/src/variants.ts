@@ -40,7 +40,17 @@ export interface PlaygroundSize {
 export const SIZES: readonly PlaygroundSize[] = [
   { id: 'micro', label: 'micro: D = 32, 1 layer, T = 32', dModel: 32, layers: 1, heads: 2, seqLen: 32, batchSize: 4, steps: 20, experts: 4 },
   { id: 'small', label: 'small: D = 64, 2 layers, T = 64', dModel: 64, layers: 2, heads: 4, seqLen: 64, batchSize: 8, steps: 150, experts: 4 },
-  { id: 'tiny', label: 'tiny: D = 128, 4 layers, T = 128 (the CLI\'s tiny)', dModel: 128, layers: 4, heads: 4, seqLen: 128, batchSize: 16, steps: 300, experts: 8 },
+  {
+    id: 'tiny',
+    label: "tiny: D = 128, 4 layers, T = 128 (the CLI's tiny)",
+    dModel: 128,
+    layers: 4,
+    heads: 4,
+    seqLen: 128,
+    batchSize: 16,
+    steps: 300,
+    experts: 8,
+  },
 ];
 
 /** The choices of one training session. */

@@ -12,7 +12,10 @@ import { addonPath, platform } from '../src/index.js';
 
 const PKG = fileURLToPath(new URL('../', import.meta.url));
 const NATIVE = join(PKG, '..', 'blas', 'native');
-const HERE = process.platform === 'linux' && process.arch === 'x64' && !!(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } })?.header?.glibcVersionRuntime;
+const HERE =
+  process.platform === 'linux' &&
+  process.arch === 'x64' &&
+  !!(process.report?.getReport() as { header?: { glibcVersionRuntime?: string } })?.header?.glibcVersionRuntime;
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -32,7 +35,7 @@ describe('@vwn/blas-linux-x64-gnu', () => {
     expect(existsSync(join(PKG, 'OpenBLAS-LICENSE.txt'))).toBe(true);
   });
 
-  it("matches its build-info.txt and was built from the current native/blas.c, dghc.c, dghc.h (else: npm run build:prebuilt -w @vwn/blas, commit)", () => {
+  it('matches its build-info.txt and was built from the current native/blas.c, dghc.c, dghc.h (else: npm run build:prebuilt -w @vwn/blas, commit)', () => {
     const info = readFileSync(join(PKG, 'build-info.txt'), 'utf8');
     expect(/^sha256:\s+(\w+)$/m.exec(info)?.[1]).toBe(sha256(addonPath));
     for (const file of ['blas.c', 'dghc.c', 'dghc.h']) {

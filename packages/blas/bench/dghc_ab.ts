@@ -16,10 +16,19 @@ const reps = Number(process.argv[2] ?? 7);
 await useBackend('native');
 const N = 2048;
 const D = 256;
-for (const [m, n] of [[4, 8], [8, 32]] as const) {
+for (const [m, n] of [
+  [4, 8],
+  [8, 32],
+] as const) {
   const store = new ParameterStore(0);
   const conn = createGeneralizedHyperConnection(store.scope('c'), {
-    m, n, dModel: D, dynamic: true, readSegment: (i) => i, scales: { shape: 'matrix', init: 1 }, norm: 'rms',
+    m,
+    n,
+    dModel: D,
+    dynamic: true,
+    readSegment: (i) => i,
+    scales: { shape: 'matrix', init: 1 },
+    norm: 'rms',
   });
   const vars = store.list().map((p) => p.variable);
   const state = tf.randomNormal([N, (n * D) / m]) as tf.Tensor2D;
@@ -40,10 +49,18 @@ for (const [m, n] of [[4, 8], [8, 32]] as const) {
   const ref: number[] = [];
   const fused: number[] = [];
   for (let i = 0; i < reps; i++) {
-    if (i % 2) { fused.push(time(true)); ref.push(time(false)); } else { ref.push(time(false)); fused.push(time(true)); }
+    if (i % 2) {
+      fused.push(time(true));
+      ref.push(time(false));
+    } else {
+      ref.push(time(false));
+      fused.push(time(true));
+    }
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`m=${m} n=${n} D=${D} N=${N}: tfjs ops ${med(ref).toFixed(1)} ms, fused ${med(fused).toFixed(1)} ms, ${(med(ref) / med(fused)).toFixed(2)}× (median of ${reps}, interleaved)`);
+  console.log(
+    `m=${m} n=${n} D=${D} N=${N}: tfjs ops ${med(ref).toFixed(1)} ms, fused ${med(fused).toFixed(1)} ms, ${(med(ref) / med(fused)).toFixed(2)}× (median of ${reps}, interleaved)`,
+  );
   store.dispose();
   state.dispose();
 }

@@ -31,9 +31,17 @@ for (const name of names) {
   const off: number[] = [];
   const on: number[] = [];
   for (let i = 0; i < steps; i++) {
-    if (i % 2) { on.push(await time(true)); off.push(await time(false)); } else { off.push(await time(false)); on.push(await time(true)); }
+    if (i % 2) {
+      on.push(await time(true));
+      off.push(await time(false));
+    } else {
+      off.push(await time(false));
+      on.push(await time(true));
+    }
   }
-  console.log(`${name}: tfjs DGHC ops ${med(off).toFixed(0)} ms/step, fused ${med(on).toFixed(0)} ms/step, ${(med(off) / med(on)).toFixed(2)}× ` +
-    `(median of ${steps} each, interleaved; off ${off.map((x) => x.toFixed(0)).join('/')}, on ${on.map((x) => x.toFixed(0)).join('/')})`);
+  console.log(
+    `${name}: tfjs DGHC ops ${med(off).toFixed(0)} ms/step, fused ${med(on).toFixed(0)} ms/step, ${(med(off) / med(on)).toFixed(2)}× ` +
+      `(median of ${steps} each, interleaved; off ${off.map((x) => x.toFixed(0)).join('/')}, on ${on.map((x) => x.toFixed(0)).join('/')})`,
+  );
   runner.dispose();
 }

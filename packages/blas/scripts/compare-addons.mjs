@@ -44,7 +44,8 @@ if (process.argv[2] === 'sgemm') {
   }
   let maxDiff = 0;
   for (let i = 0; i < n * n; i++) maxDiff = Math.max(maxDiff, Math.abs(C.prebuilt[i] - C.source[i]));
-  for (const k of ['prebuilt', 'source']) console.log(`${k.padEnd(8)} sgemm ${n}³, ${threads} thread(s): median ${median(gf[k]).toFixed(1)} GFLOP/s over ${reps} calls — ${addons[k].config()}`);
+  for (const k of ['prebuilt', 'source'])
+    console.log(`${k.padEnd(8)} sgemm ${n}³, ${threads} thread(s): median ${median(gf[k]).toFixed(1)} GFLOP/s over ${reps} calls — ${addons[k].config()}`);
   console.log(`ratio prebuilt/source: ${(median(gf.prebuilt) / median(gf.source)).toFixed(3)}; max |C_prebuilt − C_source| = ${maxDiff}`);
   process.exit(0);
 }
@@ -71,7 +72,9 @@ for (let r = 0; r < rounds; r++) {
     res[kind].step.push(cfg.stepMsMedian);
     res[kind].peak.push(b.peakMatMulGflops);
     res[kind].note = b.note;
-    console.log(`round ${r + 1} ${kind.padEnd(8)} ${config} ${cfg.stepMsMedian.toFixed(0).padStart(6)} ms/step   sgemm 1024³ ${b.peakMatMulGflops.toFixed(1).padStart(6)} GFLOP/s`);
+    console.log(
+      `round ${r + 1} ${kind.padEnd(8)} ${config} ${cfg.stepMsMedian.toFixed(0).padStart(6)} ms/step   sgemm 1024³ ${b.peakMatMulGflops.toFixed(1).padStart(6)} GFLOP/s`,
+    );
   }
 }
 const line = (k) =>

@@ -17,7 +17,9 @@ import { enableNativeBlas } from './install.js';
  * const { note } = await useBackend('native'); // 'native: wasm + native BLAS matMul (OpenBLAS …)'
  * ```
  */
-export async function nativeBackend(helpers: { activate(name: string): Promise<void> }): Promise<{ backend: string; note: string; fusedOps: Readonly<Record<string, object>> }> {
+export async function nativeBackend(helpers: {
+  activate(name: string): Promise<void>;
+}): Promise<{ backend: string; note: string; fusedOps: Readonly<Record<string, object>> }> {
   await helpers.activate('wasm');
   const blas = enableNativeBlas({ backends: ['wasm'] });
   if (!blas.enabled) {

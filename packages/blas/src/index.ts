@@ -30,12 +30,5 @@ export { blasOptionsFromEnv, resolveKernelSwitches, type KernelSwitches } from '
 export { planMatMul, type MatMulPlan } from './kernels/mat_mul.js';
 export { planTranspose } from './kernels/transpose.js';
 export { planSum } from './kernels/sum.js';
-export {
-  nativeDghcRead,
-  nativeGhcWrite,
-  dghcFusedOps,
-  registerDghcKernels,
-  type DghcFusedOps,
-  type NativeDghcParams,
-} from './ops/dghc.js';
+export { nativeDghcRead, nativeGhcWrite, dghcFusedOps, registerDghcKernels, type DghcFusedOps, type NativeDghcParams } from './ops/dghc.js';
 export { nativeBackend } from './backend.js';

@@ -38,7 +38,6 @@ export const BLAS_BACKENDS = ['cpu', 'wasm'] as const;
  */
 export const BLAS_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Identity', 'Cast', 'GatherV2', 'SplitV', 'Transpose', 'Sum'] as const;
 
-
 const originals = new Map<string, tf.KernelConfig>();
 const ours = new Map<string, tf.KernelConfig>();
 
@@ -120,7 +119,8 @@ function installMatMul(backendName: string, blas: Blas | null, switches: KernelS
     if (orig && ours.get(key) && current(name) === ours.get(key)) swap(orig);
   };
   install('BatchMatMul', () =>
-    !blas ? wasmTransposeFirst(perBatchFn(mmFallback)) : backendName === 'cpu' ? cpuMatMul(blas, mmFallback) : wasmMatMul(blas, mmFallback));
+    !blas ? wasmTransposeFirst(perBatchFn(mmFallback)) : backendName === 'cpu' ? cpuMatMul(blas, mmFallback) : wasmMatMul(blas, mmFallback),
+  );
   if (backendName === 'wasm' && on.share) {
     for (const name of ['Identity', 'Cast'] as const) {
       const orig = fallbackOf(name);

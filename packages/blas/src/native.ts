@@ -21,9 +21,19 @@ export interface Blas {
    * with `op(A): M×K`, `op(B): K×N`, `C: M×N`; offsets are in elements.
    */
   gemm(
-    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-    A: Float32Array, B: Float32Array, beta: number, C: Float32Array,
-    aOffs: Int32Array, bOffs: Int32Array, cOffs: Int32Array,
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    B: Float32Array,
+    beta: number,
+    C: Float32Array,
+    aOffs: Int32Array,
+    bOffs: Int32Array,
+    cOffs: Int32Array,
   ): void;
   /**
    * `dst[b, c, r, :] = src[b, r, c, :]` for `src` viewed as `[B, R, C, E]` (4-byte elements; float32 and
@@ -42,18 +52,50 @@ export interface Blas {
    * Writes `x`, `carried`, `bT` and `c` (kept for {@link Blas.dghcReadGrad}).
    */
   dghcRead(
-    N: number, m: number, n: number, db: number, eps: number,
-    state: Float32Array, w: Float32Array, gain: Float32Array, scaleAlpha: Float32Array, scaleBeta: Float32Array,
-    read: Float32Array, carry: Float32Array, write: Float32Array,
-    x: Float32Array, carried: Float32Array, bT: Float32Array, c: Float32Array,
+    N: number,
+    m: number,
+    n: number,
+    db: number,
+    eps: number,
+    state: Float32Array,
+    w: Float32Array,
+    gain: Float32Array,
+    scaleAlpha: Float32Array,
+    scaleBeta: Float32Array,
+    read: Float32Array,
+    carry: Float32Array,
+    write: Float32Array,
+    x: Float32Array,
+    carried: Float32Array,
+    bT: Float32Array,
+    c: Float32Array,
   ): void;
   /** Backward of {@link Blas.dghcRead}: writes the gradients of the state and of every parameter (sums over tokens in a fixed order). */
   dghcReadGrad(
-    N: number, m: number, n: number, db: number, eps: number,
-    dx: Float32Array, dcarried: Float32Array, dbT: Float32Array, state: Float32Array, c: Float32Array,
-    w: Float32Array, gain: Float32Array, scaleAlpha: Float32Array, scaleBeta: Float32Array, read: Float32Array, carry: Float32Array,
-    dstate: Float32Array, dw: Float32Array, dgain: Float32Array, dscaleAlpha: Float32Array, dscaleBeta: Float32Array,
-    dread: Float32Array, dcarry: Float32Array, dwrite: Float32Array,
+    N: number,
+    m: number,
+    n: number,
+    db: number,
+    eps: number,
+    dx: Float32Array,
+    dcarried: Float32Array,
+    dbT: Float32Array,
+    state: Float32Array,
+    c: Float32Array,
+    w: Float32Array,
+    gain: Float32Array,
+    scaleAlpha: Float32Array,
+    scaleBeta: Float32Array,
+    read: Float32Array,
+    carry: Float32Array,
+    dstate: Float32Array,
+    dw: Float32Array,
+    dgain: Float32Array,
+    dscaleAlpha: Float32Array,
+    dscaleBeta: Float32Array,
+    dread: Float32Array,
+    dcarry: Float32Array,
+    dwrite: Float32Array,
   ): void;
   /** GHC write, `out = bT·z + carried` per token (`[N, n·d_b]`). */
   ghcWrite(N: number, m: number, n: number, db: number, carried: Float32Array, z: Float32Array, bT: Float32Array, out: Float32Array): void;

@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { assembleModel, relativeError, useBackend } from '@vwn/core';
 import {
-  blasKernelsActive, blasLoadError, enableNativeBlas, loadBlas, planSum, planTranspose, registerBlasKernels, registerWasmMatMulFix, unregisterBlasKernels,
+  blasKernelsActive,
+  blasLoadError,
+  enableNativeBlas,
+  loadBlas,
+  planSum,
+  planTranspose,
+  registerBlasKernels,
+  registerWasmMatMulFix,
+  unregisterBlasKernels,
 } from '@vwn/blas';
 
 const blas = loadBlas();
@@ -10,18 +18,29 @@ if (!blas) console.warn(`SKIPPING @vwn/blas tests: ${blasLoadError()}`);
 
 /** float64 reference of op(a)·op(b) with numpy batch broadcasting. */
 function naive(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): { shape: number[]; values: Float64Array } {
-  const as = a.shape, bs = b.shape;
-  const av = a.dataSync(), bv = b.dataSync();
-  const ra = as.length, rb = bs.length;
-  const M = ta ? as[ra - 1]! : as[ra - 2]!, K = ta ? as[ra - 2]! : as[ra - 1]!, N = tb ? bs[rb - 2]! : bs[rb - 1]!;
-  const oa = as.slice(0, -2), ob = bs.slice(0, -2);
+  const as = a.shape,
+    bs = b.shape;
+  const av = a.dataSync(),
+    bv = b.dataSync();
+  const ra = as.length,
+    rb = bs.length;
+  const M = ta ? as[ra - 1]! : as[ra - 2]!,
+    K = ta ? as[ra - 2]! : as[ra - 1]!,
+    N = tb ? bs[rb - 2]! : bs[rb - 1]!;
+  const oa = as.slice(0, -2),
+    ob = bs.slice(0, -2);
   const r = Math.max(oa.length, ob.length);
-  const pa = [...Array(r - oa.length).fill(1), ...oa], pb = [...Array(r - ob.length).fill(1), ...ob];
+  const pa = [...Array(r - oa.length).fill(1), ...oa],
+    pb = [...Array(r - ob.length).fill(1), ...ob];
   const outer = pa.map((x, i) => Math.max(x, pb[i]));
   const batch = outer.reduce((x, y) => x * y, 1);
   const out = new Float64Array(batch * M * N);
   for (let n = 0; n < batch; n++) {
-    let rem = n, ia = 0, ib = 0, ma = 1, mb = 1;
+    let rem = n,
+      ia = 0,
+      ib = 0,
+      ma = 1,
+      mb = 1;
     for (let i = r - 1; i >= 0; i--) {
       const d = rem % outer[i]!;
       rem = Math.floor(rem / outer[i]!);
@@ -55,7 +74,11 @@ function expectClose(got: tf.Tensor, shape: number[], want: ArrayLike<number>, r
  */
 function expectSameGradients(reference: () => void, install: () => void): void {
   const model = assembleModel({ vocabSize: 32, dModel: 32, layers: 2, heads: 4, seqLen: 16, seed: 7 });
-  const rows = tf.tensor2d(Array.from({ length: 3 * 17 }, (_, i) => (i * 7 + 3) % 32), [3, 17], 'int32');
+  const rows = tf.tensor2d(
+    Array.from({ length: 3 * 17 }, (_, i) => (i * 7 + 3) % 32),
+    [3, 17],
+    'int32',
+  );
   const vars = model.params.list().map((p) => p.variable);
   const grads = () => {
     const { value, grads } = tf.variableGrads(() => model.loss(rows, { training: true }).total, vars);
@@ -71,15 +94,42 @@ function expectSameGradients(reference: () => void, install: () => void): void {
 }
 
 const CASES: Array<[number[], number[]]> = [
-  [[5, 7], [7, 3]],
-  [[1, 1], [1, 1]],
-  [[13, 1], [1, 17]],
-  [[33, 65], [65, 31]],
-  [[2, 3, 5, 4], [2, 3, 4, 6]],
-  [[3, 5, 4], [4, 6]], // rank broadcast: b shared by every batch
-  [[5, 4], [3, 4, 6]], // a shared
-  [[1, 5, 4], [3, 4, 6]],
-  [[2, 1, 5, 4], [3, 4, 6]], // [2,3] batch from [2,1] × [3]
+  [
+    [5, 7],
+    [7, 3],
+  ],
+  [
+    [1, 1],
+    [1, 1],
+  ],
+  [
+    [13, 1],
+    [1, 17],
+  ],
+  [
+    [33, 65],
+    [65, 31],
+  ],
+  [
+    [2, 3, 5, 4],
+    [2, 3, 4, 6],
+  ],
+  [
+    [3, 5, 4],
+    [4, 6],
+  ], // rank broadcast: b shared by every batch
+  [
+    [5, 4],
+    [3, 4, 6],
+  ], // a shared
+  [
+    [1, 5, 4],
+    [3, 4, 6],
+  ],
+  [
+    [2, 1, 5, 4],
+    [3, 4, 6],
+  ], // [2,3] batch from [2,1] × [3]
 ];
 const tr = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!] : s);
 
@@ -131,8 +181,13 @@ for (const backend of ['cpu', 'wasm'] as const) {
         // Reference from unfused tfjs ops (tfjs-wasm 4.22's own _FusedMatMul is wrong with
         // transposeB + bias, so it is not the reference).
         const act: Record<string, (x: tf.Tensor) => tf.Tensor> = {
-          linear: (x) => x, relu: tf.relu, relu6: tf.relu6, elu: tf.elu, sigmoid: tf.sigmoid,
-          leakyrelu: (x) => tf.leakyRelu(x, 0.1), prelu: (x) => tf.prelu(x, alpha!),
+          linear: (x) => x,
+          relu: tf.relu,
+          relu6: tf.relu6,
+          elu: tf.elu,
+          sigmoid: tf.sigmoid,
+          leakyrelu: (x) => tf.leakyRelu(x, 0.1),
+          prelu: (x) => tf.prelu(x, alpha!),
         };
         unregisterBlasKernels(backend);
         const ref = act[activation]!(tf.add(tf.matMul(a, b, false, true), bias));
@@ -162,7 +217,12 @@ describe('wasm matMul transpose fix (no native code)', () => {
   });
   afterAll(() => unregisterBlasKernels('wasm'));
   for (const [sa, sb] of CASES.filter(([a]) => !(a.length === 4 && a[1] === 1))) {
-    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ] as const) {
       it(`matMul ${JSON.stringify(sa)}${ta ? 'ᵀ' : ''} × ${JSON.stringify(sb)}${tb ? 'ᵀ' : ''}`, () => {
         const a = tf.randomNormal(tr(sa, ta), 0, 1, 'float32', 1);
         const b = tf.randomNormal(tr(sb, tb), 0, 1, 'float32', 2);
@@ -235,7 +295,10 @@ describe('wasm row GatherV2 when its output grows the wasm heap', () => {
     const row = 1024;
     const x = tf.randomNormal([3, row], 0, 1, 'float32', 21);
     const n = Math.ceil((heap() + (1 << 20)) / (row * 4)); // output larger than the whole heap: it must grow
-    const ids = tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 7) % 3), 'int32');
+    const ids = tf.tensor1d(
+      Array.from({ length: n }, (_, i) => (i * 7) % 3),
+      'int32',
+    );
     const before = heap();
     const got = tf.gather(x, ids);
     expect(heap()).toBeGreaterThan(before);
@@ -259,7 +322,11 @@ describe('wasm axis-0 SplitV', () => {
     const x = tf.randomNormal([9, 2, 3], 0, 1, 'float32', 11);
     const xi = tf.cast(tf.mul(x, 100), 'int32');
     const cases = () => [
-      ...tf.split(x, [2, 0, 4, 3], 0), ...tf.split(x, [5, -1], 0), ...tf.split(x, 3, 0), ...tf.split(xi, [1, 8], 0), ...tf.split(x, [1, 2], 2),
+      ...tf.split(x, [2, 0, 4, 3], 0),
+      ...tf.split(x, [5, -1], 0),
+      ...tf.split(x, 3, 0),
+      ...tf.split(xi, [1, 8], 0),
+      ...tf.split(x, [1, 2], 2),
     ];
     unregisterBlasKernels('wasm');
     const ref = cases().map((t) => ({ shape: t.shape, dtype: t.dtype, v: Array.from(t.dataSync()) }));
@@ -278,7 +345,10 @@ describe('wasm axis-0 SplitV', () => {
 describe('wasm matMul transpose fix: gradients', () => {
   it('gradients of a small model are the same through the fixed wasm kernel', async () => {
     await useBackend('wasm');
-    expectSameGradients(() => unregisterBlasKernels('wasm'), () => registerWasmMatMulFix());
+    expectSameGradients(
+      () => unregisterBlasKernels('wasm'),
+      () => registerWasmMatMulFix(),
+    );
     unregisterBlasKernels('wasm');
   });
 });

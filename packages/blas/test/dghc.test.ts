@@ -38,14 +38,25 @@ function setup(m: number, n: number, D: number, N: number) {
   const db = D / m;
   const store = new ParameterStore(0);
   const conn = createGeneralizedHyperConnection(store.scope('c'), {
-    m, n, dModel: D, dynamic: true, readSegment: (i) => i, scales: { shape: 'matrix', init: 1 }, norm: 'rms',
+    m,
+    n,
+    dModel: D,
+    dynamic: true,
+    readSegment: (i) => i,
+    scales: { shape: 'matrix', init: 1 },
+    norm: 'rms',
   });
   const params = store.list();
   params.forEach((p, i) => p.variable.assign(tf.add(p.variable, tf.tensor(randomValues(p.variable.size, 40 + i, 0.5), p.variable.shape))));
   const get = (name: string) => store.get(`c.${name}`)!.variable;
   const p = {
-    w: get('dynamic.w'), gain: get('dynamic.norm.gain'), scaleAlpha: get('dynamic.scale_alpha'), scaleBeta: get('dynamic.scale_beta'),
-    read: get('read'), carry: get('carry'), write: get('write'),
+    w: get('dynamic.w'),
+    gain: get('dynamic.norm.gain'),
+    scaleAlpha: get('dynamic.scale_alpha'),
+    scaleBeta: get('dynamic.scale_beta'),
+    read: get('read'),
+    carry: get('carry'),
+    write: get('write'),
   };
   const state = tf.tensor2d(randomValues(N * n * db, 3, 2), [N, n * db]);
   const w1 = tf.tensor2d(randomValues(D * D, 4, 0.3), [D, D]);
@@ -56,7 +67,17 @@ function setup(m: number, n: number, D: number, N: number) {
     const { x, carried, bT } = nativeDghcRead(s, p, { m, n });
     return tf.sum(tf.square(nativeGhcWrite(carried, sublayer(x), bT))) as tf.Scalar;
   };
-  return { params, state, viaPlugin, viaOps, dispose: () => { store.dispose(); state.dispose(); w1.dispose(); } };
+  return {
+    params,
+    state,
+    viaPlugin,
+    viaOps,
+    dispose: () => {
+      store.dispose();
+      state.dispose();
+      w1.dispose();
+    },
+  };
 }
 
 async function gradsOf(f: (s: tf.Tensor2D) => tf.Scalar, state: tf.Tensor2D, vars: tf.Variable[]) {
@@ -77,7 +98,11 @@ describe.skipIf(!fused)('native fused DGHC read / GHC write (wasm)', () => {
     enableNativeBlas({ backends: ['wasm'] });
   });
 
-  for (const [m, n, D, N] of [[2, 3, 6, 7], [4, 8, 20, 45], [8, 32, 64, 70]] as const) {
+  for (const [m, n, D, N] of [
+    [2, 3, 6, 7],
+    [4, 8, 20, 45],
+    [8, 32, 64, 70],
+  ] as const) {
     it(`m=${m} n=${n} D=${D} N=${N}: loss, parameter and state gradients equal the dynamic-ghc plugin's tfjs path`, async () => {
       const s = setup(m, n, D, N);
       const vars = s.params.map((p) => p.variable);
@@ -92,9 +117,14 @@ describe.skipIf(!fused)('native fused DGHC read / GHC write (wasm)', () => {
   }
 
   it('the state gradient matches central finite differences (float64 loss on 6 coordinates)', async () => {
-    const m = 2, n = 4, D = 8, N = 3;
+    const m = 2,
+      n = 4,
+      D = 8,
+      N = 3;
     const s = setup(m, n, D, N);
-    const g = (await tf.grad((x: tf.Tensor) => s.viaOps(x as tf.Tensor2D))(s.state).data()) as Float32Array;
+    const g = (await tf
+      .grad((x: tf.Tensor) => s.viaOps(x as tf.Tensor2D))(s.state)
+      .data()) as Float32Array;
     const base = (await s.state.data()) as Float32Array;
     const h = 1e-2;
     for (const idx of [0, 5, 11, 17, 29, N * n * (D / m) - 1]) {
@@ -146,7 +176,15 @@ describe.skipIf(!fused)('native fused DGHC read / GHC write (wasm)', () => {
 
   it('names the bad argument', () => {
     const s = setup(2, 3, 6, 4);
-    const p = { w: tf.zeros([3, 7]), gain: tf.ones([3]), scaleAlpha: tf.ones([3, 5]), scaleBeta: tf.ones([2, 3]), read: tf.zeros([3, 2]), carry: tf.zeros([3, 3]), write: tf.zeros([2, 3]) };
+    const p = {
+      w: tf.zeros([3, 7]),
+      gain: tf.ones([3]),
+      scaleAlpha: tf.ones([3, 5]),
+      scaleBeta: tf.ones([2, 3]),
+      read: tf.zeros([3, 2]),
+      carry: tf.zeros([3, 3]),
+      write: tf.zeros([2, 3]),
+    };
     expect(() => nativeDghcRead(s.state, { ...p, gain: tf.ones([4]) }, { m: 2, n: 3 })).toThrow(/gain must be \[3\]/);
     expect(() => nativeDghcRead(s.state, p, { m: 2, n: 5 })).toThrow(/state must be \[N, n·d_b\] with n = 5/);
     expect(() => nativeGhcWrite(tf.zeros([4, 8]), tf.zeros([4, 6]), tf.zeros([4, 3, 2]))).toThrow(/carried must be \[4, 9\]/);

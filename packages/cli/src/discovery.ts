@@ -103,7 +103,9 @@ export function manifestSource(manifests: readonly PackageManifest[], suggests: 
   const hintFor = (key: string, pkg: string | undefined): string | undefined => {
     if (pkg) {
       const why = failures.get(pkg);
-      return why ? `provided by ${pkg}, which failed to load (${why}); reinstall it: ${install(pkg)}` : `provided by ${pkg}, which is not loaded; import it (or ${install(pkg)})`;
+      return why
+        ? `provided by ${pkg}, which failed to load (${why}); reinstall it: ${install(pkg)}`
+        : `provided by ${pkg}, which is not loaded; import it (or ${install(pkg)})`;
     }
     const suggested = suggests[key];
     return suggested ? `provided by ${suggested}, which is not installed; ${install(suggested)}` : undefined;

@@ -32,7 +32,12 @@ const common: Options = {
 /** Help of the flags every command takes, keyed by flag. */
 const COMMON_HELP: ReadonlyArray<readonly [flag: string, help: string]> = [
   ['--config', '  --config FILE     JSON run config merged over the preset (model fields at top level, "train", "data")'],
-  ['--preset', `  --preset NAME     ${Object.entries(PRESETS).map(([k, v]) => `${k}: ${v.description}`).join('\n                    ')}`],
+  [
+    '--preset',
+    `  --preset NAME     ${Object.entries(PRESETS)
+      .map(([k, v]) => `${k}: ${v.description}`)
+      .join('\n                    ')}`,
+  ],
   ['--backend', '  --backend NAME    auto | native | wasm | cpu | webgpu | tensorflow (default auto)'],
   ['--corpus', '  --corpus PATH     a text file instead of the embedded tiny Shakespeare (bytes tokenizer: any encoding)'],
   ['--out', '  --out DIR         run directory (checkpoint.safetensors, metrics.jsonl, config.json)'],
@@ -43,7 +48,9 @@ const COMMON_HELP: ReadonlyArray<readonly [flag: string, help: string]> = [
 
 /** The common flags' help, minus the flags a command's own usage already describes (e.g. ablate's `--config`). */
 function commonHelpFor(usage: string): string {
-  return COMMON_HELP.filter(([flag]) => !usage.includes(`\n  ${flag} `)).map(([, help]) => help).join('\n');
+  return COMMON_HELP.filter(([flag]) => !usage.includes(`\n  ${flag} `))
+    .map(([, help]) => help)
+    .join('\n');
 }
 
 /**
@@ -96,7 +103,10 @@ export const COMMANDS: Record<string, Command> = {
   --ignore-memory-check
                     train even when the memory estimate exceeds what the machine (or cgroup, or wasm heap) has`,
     options: {
-      steps: { type: 'string' }, seed: { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' },
+      steps: { type: 'string' },
+      seed: { type: 'string' },
+      resume: { type: 'boolean' },
+      force: { type: 'boolean' },
       'ignore-memory-check': { type: 'boolean' },
     },
     run: (v) =>
@@ -124,8 +134,12 @@ export const COMMANDS: Record<string, Command> = {
   --top-k K         sample among the K most likely tokens (default all)
   --seed N          sampling seed`,
     options: {
-      checkpoint: { type: 'string' }, prompt: { type: 'string' }, tokens: { type: 'string' },
-      temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' },
+      checkpoint: { type: 'string' },
+      prompt: { type: 'string' },
+      tokens: { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      seed: { type: 'string' },
     },
     run: (v) =>
       sampleCommand({
@@ -139,7 +153,9 @@ export const COMMANDS: Record<string, Command> = {
   ablate: {
     summary: 'the main job: train baseline vs VWN variants on equal tokens, then report with plots',
     usage: `vwn ablate [options]
-  --preset NAME     study: ${Object.entries(STUDIES).map(([k, v]) => `${k} (${v.description})`).join('\n                    ')}
+  --preset NAME     study: ${Object.entries(STUDIES)
+    .map(([k, v]) => `${k} (${v.description})`)
+    .join('\n                    ')}
                     (default: default)
   --config FILE     a grid: {"base": {run config}, "baseline": name, "variants": [{"name", "config": {diff}}]}
   --tokens N        training tokens per variant (default 512000)
@@ -152,8 +168,12 @@ export const COMMANDS: Record<string, Command> = {
   --blas-threads N  OpenBLAS threads per run process with --parallel (default cores ÷ N)
   --allow-mixed     accept a study folder made with another grid, token budget or backend`,
     options: {
-      tokens: { type: 'string' }, seeds: { type: 'string' }, parallel: { type: 'string' }, queue: { type: 'string' },
-      'blas-threads': { type: 'string' }, 'allow-mixed': { type: 'boolean' },
+      tokens: { type: 'string' },
+      seeds: { type: 'string' },
+      parallel: { type: 'string' },
+      queue: { type: 'string' },
+      'blas-threads': { type: 'string' },
+      'allow-mixed': { type: 'boolean' },
     },
     run: (v) =>
       ablateCommand({
@@ -205,8 +225,13 @@ export const COMMANDS: Record<string, Command> = {
   --lock-ms MS      job lock duration (default 30000): a dead worker's job runs again after this
   --stalled-ms MS   how often to look for jobs of dead workers (default 30000)`,
     options: {
-      queue: { type: 'string' }, concurrency: { type: 'string' }, cache: { type: 'string' }, isolated: { type: 'boolean' },
-      'blas-threads': { type: 'string' }, 'lock-ms': { type: 'string' }, 'stalled-ms': { type: 'string' },
+      queue: { type: 'string' },
+      concurrency: { type: 'string' },
+      cache: { type: 'string' },
+      isolated: { type: 'boolean' },
+      'blas-threads': { type: 'string' },
+      'lock-ms': { type: 'string' },
+      'stalled-ms': { type: 'string' },
     },
     run: (v) =>
       workerCommand({
@@ -225,7 +250,9 @@ function help(): string {
 usage: vwn <command> [options]
 
 commands:
-${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(9)} ${c.summary}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([k, c]) => `  ${k.padEnd(9)} ${c.summary}`)
+  .join('\n')}
 
 Run \`vwn <command> --help\` for its options.
 `;
@@ -278,7 +305,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     process.stderr.write(
-      `vwn ${name}: internal error (a bug; please report it with this output):\n${e instanceof Error ? e.stack ?? e.message : String(e)}\n`,
+      `vwn ${name}: internal error (a bug; please report it with this output):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
     );
     return 1;
   }

@@ -31,7 +31,9 @@ export class Progress {
   /** Shows `done` of `total` with extra fields (already formatted). */
   update(done: number, fields: Record<string, string>, etaSeconds: number): void {
     const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
-    const info = Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('  ');
+    const info = Object.entries(fields)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('  ');
     const eta = `ETA ${formatDuration(etaSeconds)}`;
     if (this.tty) {
       const width = 24;

@@ -54,11 +54,7 @@ export async function readJson(path: string, what: string): Promise<Record<strin
  * `--config` file merged over it, then flag overrides. Plugin packages the
  * config names are imported.
  */
-export async function loadRunConfigInput(
-  opts: CommonOptions,
-  fallbackPreset: string,
-  overrides: Record<string, unknown> = {},
-): Promise<RunConfigInput> {
+export async function loadRunConfigInput(opts: CommonOptions, fallbackPreset: string, overrides: Record<string, unknown> = {}): Promise<RunConfigInput> {
   const presetName = opts.preset ?? fallbackPreset;
   const preset = PRESETS[presetName];
   if (!preset) throw new ConfigError('--preset', `unknown preset "${presetName}"; allowed: ${PRESET_NAMES.join(', ')}`);

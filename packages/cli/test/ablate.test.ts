@@ -31,7 +31,13 @@ const spec: StudySpec = {
 const tokens = 12 * 4 * 16; // 12 steps
 
 const lossColumns = (rows: ReturnType<typeof summarize>) =>
-  rows.map((r) => ({ name: r.name, train: r.finalTrainLoss.mean, heldOut: r.heldOutLoss.mean, next2: r.heldOutNext2Loss?.mean ?? null, delta: r.deltaVsBaseline.mean }));
+  rows.map((r) => ({
+    name: r.name,
+    train: r.finalTrainLoss.mean,
+    heldOut: r.heldOutLoss.mean,
+    next2: r.heldOutNext2Loss?.mean ?? null,
+    delta: r.deltaVsBaseline.mean,
+  }));
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -51,7 +57,10 @@ describe('vwn ablate (runner + report)', () => {
     // Recompute from the raw metrics files.
     const rows = summarize(await readStudy(out));
     const read = async (v: string) =>
-      (await readFile(join(out, 'runs', v, 'seed-0', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      (await readFile(join(out, 'runs', v, 'seed-0', 'metrics.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
     const base = await read('baseline');
     const mtp = await read('mtp');
     const lastEval = (recs: Array<{ type: string; loss: number; terms: Record<string, number> }>) => recs.filter((r) => r.type === 'eval').at(-1)!;

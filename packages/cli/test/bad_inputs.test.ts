@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { vwn } from './in_process.js';
 
-
 let dir: string;
 let corpus: string;
 let run: string; // a trained micro run (4 steps)
@@ -33,7 +32,10 @@ beforeAll(async () => {
   study = join(dir, 'study');
   const grid = await cfg('grid', {
     base: { dModel: 16, layers: 1, heads: 2, seqLen: 16, train: { batchSize: 4, evalEvery: 2, evalBatches: 1, checkpointEvery: 2 }, data: { corpus } },
-    variants: [{ name: 'a', config: {} }, { name: 'b', config: { ffnHidden: 24 } }],
+    variants: [
+      { name: 'a', config: {} },
+      { name: 'b', config: { ffnHidden: 24 } },
+    ],
   });
   const a = await vwn('ablate', '--config', grid, '--tokens', String(3 * 4 * 16), '--backend', 'cpu', '--out', study, '--json');
   expect(a.code, a.err).toBe(0);
@@ -63,12 +65,48 @@ async function copyOfStudy(name: string): Promise<string> {
 }
 
 const CASES: Case[] = [
-  { what: 'empty corpus', argv: async () => { const f = join(dir, 'empty.txt'); await writeFile(f, ''); return train('--corpus', f, '--out', join(dir, 'o1')); }, message: /data\.corpus: .*empty\.txt is empty/ },
-  { what: 'corpus shorter than seqLen + 1', argv: async () => { const f = join(dir, 'short.txt'); await writeFile(f, 'a'.repeat(20)); return train('--corpus', f, '--out', join(dir, 'o2')); }, message: /data\.corpus: 18 training tokens are fewer than one row of 33/ },
-  { what: '--corpus names a directory', argv: async () => train('--corpus', dir, '--out', join(dir, 'o3')), message: /data\.corpus: cannot read .* \(it is a directory, not a text file\)/ },
-  { what: '--corpus names a missing file', argv: async () => train('--corpus', join(dir, 'nope.txt'), '--out', join(dir, 'o4')), message: /data\.corpus: file not found/ },
-  { what: '--config names a directory', argv: async () => train('--config', dir, '--out', join(dir, 'o5')), message: /--config: cannot read .* \(it is a directory\)/ },
-  { what: '--config is not JSON', argv: async () => { const f = join(dir, 'broken.json'); await writeFile(f, '{"dModel": 3'); return train('--config', f, '--out', join(dir, 'o6')); }, message: /--config: .*broken\.json is not a JSON object/ },
+  {
+    what: 'empty corpus',
+    argv: async () => {
+      const f = join(dir, 'empty.txt');
+      await writeFile(f, '');
+      return train('--corpus', f, '--out', join(dir, 'o1'));
+    },
+    message: /data\.corpus: .*empty\.txt is empty/,
+  },
+  {
+    what: 'corpus shorter than seqLen + 1',
+    argv: async () => {
+      const f = join(dir, 'short.txt');
+      await writeFile(f, 'a'.repeat(20));
+      return train('--corpus', f, '--out', join(dir, 'o2'));
+    },
+    message: /data\.corpus: 18 training tokens are fewer than one row of 33/,
+  },
+  {
+    what: '--corpus names a directory',
+    argv: async () => train('--corpus', dir, '--out', join(dir, 'o3')),
+    message: /data\.corpus: cannot read .* \(it is a directory, not a text file\)/,
+  },
+  {
+    what: '--corpus names a missing file',
+    argv: async () => train('--corpus', join(dir, 'nope.txt'), '--out', join(dir, 'o4')),
+    message: /data\.corpus: file not found/,
+  },
+  {
+    what: '--config names a directory',
+    argv: async () => train('--config', dir, '--out', join(dir, 'o5')),
+    message: /--config: cannot read .* \(it is a directory\)/,
+  },
+  {
+    what: '--config is not JSON',
+    argv: async () => {
+      const f = join(dir, 'broken.json');
+      await writeFile(f, '{"dModel": 3');
+      return train('--config', f, '--out', join(dir, 'o6'));
+    },
+    message: /--config: .*broken\.json is not a JSON object/,
+  },
   {
     what: 'resuming with a different model config',
     argv: async () => train('--config', await cfg('wider', { ...small, dModel: 64, data: { corpus } }), '--out', await copyOfRun('r-mismatch'), '--resume'),
@@ -85,11 +123,23 @@ const CASES: Case[] = [
     },
     message: /metrics\.jsonl line 2 is not JSON \(and not the last line/,
   },
-  { what: '--out names a file', argv: async () => train('--config', join(dir, 'small.json'), '--out', corpus), message: /corpus\.txt is a file, not a folder; choose another --out/ },
+  {
+    what: '--out names a file',
+    argv: async () => train('--config', join(dir, 'small.json'), '--out', corpus),
+    message: /corpus\.txt is a file, not a folder; choose another --out/,
+  },
   { what: '--resume with --force', argv: async () => train('--out', run, '--resume', '--force'), message: /--force: cannot be combined with --resume/ },
   { what: 'negative --steps', argv: async () => train('--steps=-1', '--out', join(dir, 'o7')), message: /train\.steps: .*-1/ },
-  { what: 'batchSize 1e8 (no size check before allocating)', argv: async () => train('--config', await cfg('batch', { train: { batchSize: 100000000 } }), '--out', join(dir, 'o8')), message: /needs a tensor of .* values \(logits .*\), more than one tensor can hold/ },
-  { what: 'dModel 1e9 (RangeError: Invalid typed array length)', argv: async () => train('--config', await cfg('dmodel', { dModel: 1000000000, heads: 1 }), '--out', join(dir, 'o9')), message: /more than one tensor can hold \(2147483647\)/ },
+  {
+    what: 'batchSize 1e8 (no size check before allocating)',
+    argv: async () => train('--config', await cfg('batch', { train: { batchSize: 100000000 } }), '--out', join(dir, 'o8')),
+    message: /needs a tensor of .* values \(logits .*\), more than one tensor can hold/,
+  },
+  {
+    what: 'dModel 1e9 (RangeError: Invalid typed array length)',
+    argv: async () => train('--config', await cfg('dmodel', { dModel: 1000000000, heads: 1 }), '--out', join(dir, 'o9')),
+    message: /more than one tensor can hold \(2147483647\)/,
+  },
   {
     what: 'a model larger than the machine (memory estimate)',
     argv: async () => train('--config', await cfg('huge', { dModel: 4096, heads: 32, layers: 64 }), '--out', join(dir, 'o10')),
@@ -101,14 +151,46 @@ const CASES: Case[] = [
     message: /connection\.use: "residual" needs a carried state of width D = 32, but the "over-width" embedding produces D' = 64/,
     not: /not loaded/,
   },
-  { what: 'eval --config (silently ignored before)', argv: async () => ['eval', '--out', run, '--backend', 'cpu', '--config', join(dir, 'small.json')], message: /--config: `vwn eval` uses the config stored in the checkpoint/ },
-  { what: 'eval --preset', argv: async () => ['eval', '--out', run, '--backend', 'cpu', '--preset', 'tiny'], message: /--preset: `vwn eval` uses the config stored in the checkpoint/ },
-  { what: 'eval --batches 0', argv: async () => ['eval', '--out', run, '--backend', 'cpu', '--batches', '0'], message: /--batches: must be a positive integer, got 0/ },
-  { what: 'sample --config (silently ignored before)', argv: async () => ['sample', '--out', run, '--backend', 'cpu', '--config', join(dir, 'small.json')], message: /--config: `vwn sample` uses the config stored in the checkpoint/ },
-  { what: 'sample --corpus', argv: async () => ['sample', '--out', run, '--backend', 'cpu', '--corpus', corpus], message: /--corpus: `vwn sample` uses the config stored/ },
-  { what: 'sample --tokens -3 (exit 0 before)', argv: async () => ['sample', '--out', run, '--backend', 'cpu', '--tokens=-3'], message: /--tokens: must be a positive integer, got -3/ },
-  { what: 'sample --temperature -1', argv: async () => ['sample', '--out', run, '--backend', 'cpu', '--temperature=-1'], message: /--temperature: must be a number >= 0/ },
-  { what: 'sample --top-k 1.5', argv: async () => ['sample', '--out', run, '--backend', 'cpu', '--top-k', '1.5'], message: /--top-k: must be a non-negative integer/ },
+  {
+    what: 'eval --config (silently ignored before)',
+    argv: async () => ['eval', '--out', run, '--backend', 'cpu', '--config', join(dir, 'small.json')],
+    message: /--config: `vwn eval` uses the config stored in the checkpoint/,
+  },
+  {
+    what: 'eval --preset',
+    argv: async () => ['eval', '--out', run, '--backend', 'cpu', '--preset', 'tiny'],
+    message: /--preset: `vwn eval` uses the config stored in the checkpoint/,
+  },
+  {
+    what: 'eval --batches 0',
+    argv: async () => ['eval', '--out', run, '--backend', 'cpu', '--batches', '0'],
+    message: /--batches: must be a positive integer, got 0/,
+  },
+  {
+    what: 'sample --config (silently ignored before)',
+    argv: async () => ['sample', '--out', run, '--backend', 'cpu', '--config', join(dir, 'small.json')],
+    message: /--config: `vwn sample` uses the config stored in the checkpoint/,
+  },
+  {
+    what: 'sample --corpus',
+    argv: async () => ['sample', '--out', run, '--backend', 'cpu', '--corpus', corpus],
+    message: /--corpus: `vwn sample` uses the config stored/,
+  },
+  {
+    what: 'sample --tokens -3 (exit 0 before)',
+    argv: async () => ['sample', '--out', run, '--backend', 'cpu', '--tokens=-3'],
+    message: /--tokens: must be a positive integer, got -3/,
+  },
+  {
+    what: 'sample --temperature -1',
+    argv: async () => ['sample', '--out', run, '--backend', 'cpu', '--temperature=-1'],
+    message: /--temperature: must be a number >= 0/,
+  },
+  {
+    what: 'sample --top-k 1.5',
+    argv: async () => ['sample', '--out', run, '--backend', 'cpu', '--top-k', '1.5'],
+    message: /--top-k: must be a non-negative integer/,
+  },
   {
     what: 'a checkpoint whose step was edited (metadata not covered by the hash before)',
     argv: async () => {
@@ -135,21 +217,38 @@ const CASES: Case[] = [
   },
   {
     what: 'a non-finite loss names the step that failed',
-    argv: async () => train('--config', await cfg('nan', { train: { lr: 1e30, clipNorm: 0, steps: 4, warmupSteps: 0 }, data: { corpus } }), '--out', join(dir, 'o-nan')),
+    argv: async () =>
+      train('--config', await cfg('nan', { train: { lr: 1e30, clipNorm: 0, steps: 4, warmupSteps: 0 }, data: { corpus } }), '--out', join(dir, 'o-nan')),
     message: /non-finite (loss|gradient norm) \(.*\) at step 2; the update was not applied/,
   },
-  { what: 'variant named ".." (writes outside the study)', argv: async () => ['ablate', '--config', await cfg('dotdot', { variants: [{ name: '..', config: {} }] }), '--backend', 'cpu', '--out', join(dir, 's1')], message: /variants\.\.\.: .*cannot be "\." or "\.\."/ },
-  { what: 'variant named "."', argv: async () => ['ablate', '--config', await cfg('dot', { variants: [{ name: '.', config: {} }] }), '--backend', 'cpu', '--out', join(dir, 's2')], message: /cannot be "\." or "\.\."/ },
+  {
+    what: 'variant named ".." (writes outside the study)',
+    argv: async () => ['ablate', '--config', await cfg('dotdot', { variants: [{ name: '..', config: {} }] }), '--backend', 'cpu', '--out', join(dir, 's1')],
+    message: /variants\.\.\.: .*cannot be "\." or "\.\."/,
+  },
+  {
+    what: 'variant named "."',
+    argv: async () => ['ablate', '--config', await cfg('dot', { variants: [{ name: '.', config: {} }] }), '--backend', 'cpu', '--out', join(dir, 's2')],
+    message: /cannot be "\." or "\.\."/,
+  },
   { what: 'vwn report without DIR', argv: async () => ['report'], message: /DIR: is required/ },
   { what: 'vwn report on a folder without study.json', argv: async () => ['report', run], message: /has no study\.json/ },
   {
     what: 'vwn report with a missing metrics file',
-    argv: async () => { const s = await copyOfStudy('s-missing'); await rm(join(s, 'runs', 'b', 'seed-0', 'metrics.jsonl')); return ['report', s]; },
+    argv: async () => {
+      const s = await copyOfStudy('s-missing');
+      await rm(join(s, 'runs', 'b', 'seed-0', 'metrics.jsonl'));
+      return ['report', s];
+    },
     message: /cannot build the report: .*metrics\.jsonl not found/,
   },
   {
     what: 'vwn report with a study.json that is not JSON',
-    argv: async () => { const s = await copyOfStudy('s-json'); await writeFile(join(s, 'study.json'), '{"name": '); return ['report', s]; },
+    argv: async () => {
+      const s = await copyOfStudy('s-json');
+      await writeFile(join(s, 'study.json'), '{"name": ');
+      return ['report', s];
+    },
     message: /cannot build the report: .*study\.json: not valid JSON/,
   },
   {
@@ -178,7 +277,10 @@ describe('bad inputs get a named error (exit 2, no stack trace)', () => {
     console.log(`bad inputs: ${named} of ${CASES.length} got a named error (exit 2)`);
     expect(failures).toEqual([]);
     // The NaN case wrote exactly the one good step before the failing step 2.
-    const nan = (await readFile(join(dir, 'o-nan', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const nan = (await readFile(join(dir, 'o-nan', 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(nan.filter((r) => r.type === 'train').map((r) => r.step)).toEqual([1]);
     // The ".." variant was refused before anything was written.
     expect(existsSync(join(dir, 's1', 'seed-0'))).toBe(false);

@@ -3,7 +3,13 @@ import { formatOverheadTable, withOverheads, type BenchResult } from '../src/ben
 
 describe('vwn bench overhead table', () => {
   it('puts step-time overhead beside FLOP overhead per VWN config, with the gap in points', () => {
-    const ok = (config: string, ms: number, flops: number): BenchResult => ({ config, backend: 'wasm+blas', status: 'ok', stepMsMedian: ms, flopsPerStep: flops });
+    const ok = (config: string, ms: number, flops: number): BenchResult => ({
+      config,
+      backend: 'wasm+blas',
+      status: 'ok',
+      stepMsMedian: ms,
+      flopsPerStep: flops,
+    });
     const results = withOverheads([ok('bench-small', 500, 100), ok('bench-small-r2', 600, 110), ok('bench-small-r4', 700, 128)]);
     const lines = formatOverheadTable(results).split('\n');
     expect(lines[0]).toMatch(/VWN overhead/);

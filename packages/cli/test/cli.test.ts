@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { vwn } from './in_process.js';
 
-
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
@@ -22,7 +21,10 @@ describe('vwn CLI', () => {
     // A flag the command describes itself is not listed again from the common ones.
     const a = await vwn('ablate', '--help');
     for (const flag of ['--config', '--preset', '--out', '--backend', '--json']) {
-      expect(a.out.split('\n').filter((l) => l.startsWith(`  ${flag} `)), flag).toHaveLength(1);
+      expect(
+        a.out.split('\n').filter((l) => l.startsWith(`  ${flag} `)),
+        flag,
+      ).toHaveLength(1);
     }
     expect(a.out).toMatch(/--config FILE {5}a grid/);
   });
@@ -43,7 +45,10 @@ describe('vwn CLI', () => {
     await writeFile(cfg, JSON.stringify({ train: { steps: 6, evalEvery: 3, checkpointEvery: 3 } }));
     const t = await vwn('train', '--preset', 'micro', '--config', cfg, '--out', out, '--backend', 'cpu', '--json');
     expect(t.code).toBe(0);
-    const records = t.out.trim().split('\n').map((l) => JSON.parse(l));
+    const records = t.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(records.filter((r) => r.type === 'train').map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(true);
     const metrics = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n');
@@ -79,7 +84,10 @@ describe('vwn CLI', () => {
     await writeFile(bad, JSON.stringify({ connection: { use: 'nope' } }));
     const cases: Array<[string[], RegExp]> = [
       [['train', '--preset', 'huge'], /--preset: unknown preset "huge"; allowed: tiny, micro/],
-      [['train', '--config', bad, '--backend', 'cpu', '--out', dir], /connection\.use: unknown connection plugin "nope"; allowed: "dynamic-ghc", "frac-connections", "ghc", "hyper-connections", "residual"/],
+      [
+        ['train', '--config', bad, '--backend', 'cpu', '--out', dir],
+        /connection\.use: unknown connection plugin "nope"; allowed: "dynamic-ghc", "frac-connections", "ghc", "hyper-connections", "residual"/,
+      ],
       [['train', '--backend', 'gpu', '--out', dir], /backend: got "gpu"; allowed: "auto", "cpu", "wasm", "native", "webgpu", "tensorflow"/],
       [['train', '--steps', 'many', '--out', dir], /--steps: expected a number/],
       [['eval', '--out', join(dir, 'none')], /no checkpoint at/],

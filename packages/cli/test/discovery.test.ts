@@ -25,10 +25,16 @@ describe('plugin discovery from package.json manifests (the CLI is the compositi
     installDiscovery();
     // One config naming a plugin of every plugin package: discovery imports them all.
     await loadPluginsFor({
-      dModel: 8, embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'dynamic-ghc' },
-      ffn: { use: 'moe' }, objectives: [{ use: 'mtp' }],
+      dModel: 8,
+      embedding: { use: 'over-width', m: 2, n: 4 },
+      connection: { use: 'dynamic-ghc' },
+      ffn: { use: 'moe' },
+      objectives: [{ use: 'mtp' }],
     });
-    const added = listPlugins().map((d) => `${d.kind}:${d.id}`).filter((k) => !core.includes(k)).sort();
+    const added = listPlugins()
+      .map((d) => `${d.kind}:${d.id}`)
+      .filter((k) => !core.includes(k))
+      .sort();
     expect(added).toEqual(manifests.flatMap((m) => m.plugins).sort()); // no drift between manifests and registrations
     expect(added).toEqual(expect.arrayContaining(['connection:dynamic-ghc', 'head:over-width', 'ffn:moe', 'objective:mtp']));
   });
@@ -39,7 +45,12 @@ describe('plugin discovery from package.json manifests (the CLI is the compositi
     await writeFile(join(pkg, 'package.json'), JSON.stringify({ name: '@vwn/broken-plugins', main: './missing.js', vwn: { plugins: ['ffn:broken-ffn'] } }));
     const manifests = readManifests([tmp]);
     expect(manifests.find((m) => m.name === '@vwn/broken-plugins')?.plugins).toEqual(['ffn:broken-ffn']);
-    registerPluginSource(manifestSource(manifests.filter((m) => m.name === '@vwn/broken-plugins'), { 'ffn:absent-ffn': '@vwn/absent' }));
+    registerPluginSource(
+      manifestSource(
+        manifests.filter((m) => m.name === '@vwn/broken-plugins'),
+        { 'ffn:absent-ffn': '@vwn/absent' },
+      ),
+    );
     await loadPluginsFor({ ffn: { use: 'broken-ffn' } });
     expect(() => getPlugin('ffn', 'broken-ffn')).toThrow(
       /ffn\.use: ffn plugin "broken-ffn" is not registered: provided by @vwn\/broken-plugins, which failed to load \(.+\); reinstall it: install @vwn\/broken-plugins \(npm install @vwn\/broken-plugins\)/,
@@ -50,7 +61,9 @@ describe('plugin discovery from package.json manifests (the CLI is the compositi
 
   it("backends: the CLI's suggestions name the package for a backend nobody provides; native comes from @vwn/blas's manifest", async () => {
     const source = manifestSource([], { 'backend:webgpu': '@vwn/kernels-gpu' });
-    expect(source.backendHint?.('webgpu')).toBe('provided by @vwn/kernels-gpu, which is not installed; install @vwn/kernels-gpu (npm install @vwn/kernels-gpu)');
+    expect(source.backendHint?.('webgpu')).toBe(
+      'provided by @vwn/kernels-gpu, which is not installed; install @vwn/kernels-gpu (npm install @vwn/kernels-gpu)',
+    );
     expect(source.backendHint?.('native')).toBeUndefined();
     installDiscovery();
     try {

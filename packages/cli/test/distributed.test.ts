@@ -24,17 +24,24 @@ import { jobId } from '../src/ablate/queue.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const VWN = join(ROOT, 'packages', 'cli', 'bin', 'vwn.js');
-const redisServer = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p)) ?? (spawnSync('sh', ['-c', 'command -v redis-server']).stdout?.toString().trim() || null);
+const redisServer =
+  ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p)) ??
+  (spawnSync('sh', ['-c', 'command -v redis-server']).stdout?.toString().trim() || null);
 const skip = !redisServer && process.env['VWN_SKIP_REDIS_TESTS'] === '1';
 if (!redisServer && !skip) {
-  throw new Error('redis-server not found: the distributed-study tests need it (Debian: apt-get install redis-server). Set VWN_SKIP_REDIS_TESTS=1 to skip them knowingly.');
+  throw new Error(
+    'redis-server not found: the distributed-study tests need it (Debian: apt-get install redis-server). Set VWN_SKIP_REDIS_TESTS=1 to skip them knowingly.',
+  );
 }
 if (skip) process.stderr.write('distributed.test.ts: SKIPPED (VWN_SKIP_REDIS_TESTS=1 and no redis-server)\n');
 
 const GRID = {
   name: 'micro-dist',
   base: {
-    dModel: 16, layers: 1, heads: 2, seqLen: 16,
+    dModel: 16,
+    layers: 1,
+    heads: 2,
+    seqLen: 16,
     train: { batchSize: 4, lr: 0.01, warmupSteps: 2, evalEvery: 4, evalBatches: 2, checkpointEvery: 4 },
   },
   variants: [
@@ -106,9 +113,39 @@ function vwn(args: string[]): Proc {
 
 const queueUrl = () => `redis://127.0.0.1:${port}`;
 const worker = (name: string, extra: string[] = [], lockMs = 2000) =>
-  vwn(['worker', '--queue', queueUrl(), '--cache', join(dir, `cache-${name}`), '--lock-ms', String(lockMs), '--stalled-ms', '1000', '--blas-threads', '1', ...extra]);
+  vwn([
+    'worker',
+    '--queue',
+    queueUrl(),
+    '--cache',
+    join(dir, `cache-${name}`),
+    '--lock-ms',
+    String(lockMs),
+    '--stalled-ms',
+    '1000',
+    '--blas-threads',
+    '1',
+    ...extra,
+  ]);
 const ablate = (out: string, queue = queueUrl()) =>
-  vwn(['ablate', '--config', grid, '--corpus', corpusFile, '--backend', 'cpu', '--tokens', String(TOKENS), '--seeds', '2', '--out', join(dir, out), '--json', '--queue', queue]);
+  vwn([
+    'ablate',
+    '--config',
+    grid,
+    '--corpus',
+    corpusFile,
+    '--backend',
+    'cpu',
+    '--tokens',
+    String(TOKENS),
+    '--seeds',
+    '2',
+    '--out',
+    join(dir, out),
+    '--json',
+    '--queue',
+    queue,
+  ]);
 
 async function stop(p: Proc): Promise<void> {
   if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
@@ -119,7 +156,10 @@ async function stop(p: Proc): Promise<void> {
 async function losses(study: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const r of RUNS) {
-    const lines = (await readFile(join(study, 'runs', r, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; loss: number });
+    const lines = (await readFile(join(study, 'runs', r, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; step: number; loss: number });
     out[r] = lines.map((l) => `${l.type}@${l.step}=${l.loss}`).join(' ');
   }
   return out;
@@ -151,7 +191,10 @@ beforeAll(async () => {
   grid = join(dir, 'grid.json');
   corpusFile = join(dir, 'corpus.txt');
   await writeFile(grid, JSON.stringify(GRID));
-  await writeFile(corpusFile, 'to be, or not to be, that is the question: whether tis nobler in the mind to suffer the slings and arrows of outrageous fortune\n'.repeat(60));
+  await writeFile(
+    corpusFile,
+    'to be, or not to be, that is the question: whether tis nobler in the mind to suffer the slings and arrows of outrageous fortune\n'.repeat(60),
+  );
   if (!skip) await startRedis();
   // The reference: the local sequential run of the same grid, in this process.
   await tf.setBackend('cpu');
@@ -190,7 +233,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(skip)('distributed studies (BullMQ on a real redis-server)', () => {
-  it('2 workers (one shares the study folder, one sends results back through Redis) give the local run\'s numbers bit for bit', async () => {
+  it("2 workers (one shares the study folder, one sends results back through Redis) give the local run's numbers bit for bit", async () => {
     const a = worker('a');
     const b = worker('b', ['--isolated']);
     const c = ablate('queued');
@@ -247,7 +290,9 @@ describe.skipIf(skip)('distributed studies (BullMQ on a real redis-server)', () 
     expect(info.attempts[0].worker).toMatch(new RegExp(`:${a.child.pid}$`));
     // The killed worker's training process did not outlive it.
     expect(alive(child)).toBe(false);
-    process.stderr.write(`kill -9: job taken again ${Date.parse(info.startedAt) - killedAt} ms after the kill (run process ready), resumed from step ${info.resumedFromStep}\n`);
+    process.stderr.write(
+      `kill -9: job taken again ${Date.parse(info.startedAt) - killedAt} ms after the kill (run process ready), resumed from step ${info.resumedFromStep}\n`,
+    );
   });
 
   it('a coordinator killed and restarted re-attaches to its jobs and enqueues nothing twice; Redis unreachable for a while mid-study only pauses it', async () => {
@@ -300,8 +345,25 @@ describe.skipIf(skip)('distributed studies (BullMQ on a real redis-server)', () 
 });
 
 describe('vwn ablate --parallel', () => {
-  it('--parallel 2 gives the sequential run\'s numbers bit for bit', async () => {
-    const c = vwn(['ablate', '--config', grid, '--corpus', corpusFile, '--backend', 'cpu', '--tokens', String(TOKENS), '--seeds', '2', '--out', join(dir, 'parallel'), '--parallel', '2', '--json']);
+  it("--parallel 2 gives the sequential run's numbers bit for bit", async () => {
+    const c = vwn([
+      'ablate',
+      '--config',
+      grid,
+      '--corpus',
+      corpusFile,
+      '--backend',
+      'cpu',
+      '--tokens',
+      String(TOKENS),
+      '--seeds',
+      '2',
+      '--out',
+      join(dir, 'parallel'),
+      '--parallel',
+      '2',
+      '--json',
+    ]);
     expect(await c.exit, c.log()).toBe(0);
     expect(await losses(join(dir, 'parallel'))).toEqual(await losses(reference));
     const info = JSON.parse(await readFile(join(dir, 'parallel', 'runs', 'vwn', 'seed-1', 'run.json'), 'utf8'));
@@ -311,7 +373,13 @@ describe('vwn ablate --parallel', () => {
 
 describe('queue URLs and job ids', () => {
   it('checks --queue URLs, redacts passwords, and derives BullMQ-valid job ids', () => {
-    expect(parseQueueUrl('redis://:s3cret@10.0.0.5:6380/2')).toMatchObject({ host: '10.0.0.5', port: 6380, db: 2, tls: false, redacted: 'redis://:***@10.0.0.5:6380/2' });
+    expect(parseQueueUrl('redis://:s3cret@10.0.0.5:6380/2')).toMatchObject({
+      host: '10.0.0.5',
+      port: 6380,
+      db: 2,
+      tls: false,
+      redacted: 'redis://:***@10.0.0.5:6380/2',
+    });
     expect(parseQueueUrl('rediss://vwn:pw@redis.internal')).toMatchObject({ port: 6379, db: 0, tls: true, redacted: 'rediss://vwn:***@redis.internal' });
     expect(() => parseQueueUrl('redis://h:6379/x')).toThrow(/--queue: bad database "x"/);
     expect(() => parseQueueUrl('localhost:6379')).toThrow(/--queue: unsupported scheme "localhost:"/);

@@ -39,7 +39,9 @@ interface KillWhen {
 
 const lineCount = (file: string): number => {
   try {
-    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).length;
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim()).length;
   } catch {
     return 0;
   }
@@ -96,7 +98,10 @@ function lossKey(r: Record<string, unknown>): string {
 }
 
 const metricsOf = (file: string): Array<Record<string, unknown>> =>
-  readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
 
 /** Complete JSON lines of a (possibly killed) process's stdout. */
 function jsonLines(out: string): Array<Record<string, unknown>> {
@@ -106,7 +111,11 @@ function jsonLines(out: string): Array<Record<string, unknown>> {
 }
 
 const tempFiles = (dir: string): string[] =>
-  existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => /\.tmp-\d+-[0-9a-f]{12}$/.test(f)) : [];
+  existsSync(dir)
+    ? readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((f) => /\.tmp-\d+-[0-9a-f]{12}$/.test(f))
+    : [];
 
 const noStack = (err: string) => !/\n\s+at \S+ \(/.test(err);
 
@@ -143,7 +152,10 @@ beforeAll(async () => {
   await writeFile(
     cfgFile,
     JSON.stringify({
-      dModel: 16, layers: 1, heads: 2, seqLen: 16,
+      dModel: 16,
+      layers: 1,
+      heads: 2,
+      seqLen: 16,
       train: { batchSize: 4, steps: STEPS, lr: 0.01, warmupSteps: 2, evalEvery: 4, evalBatches: 1, checkpointEvery: 3 },
       data: { corpus: corpusFile },
     }),
@@ -154,11 +166,17 @@ beforeAll(async () => {
     JSON.stringify({
       name: 'faults',
       base: {
-        dModel: 16, layers: 1, heads: 2, seqLen: 16,
+        dModel: 16,
+        layers: 1,
+        heads: 2,
+        seqLen: 16,
         train: { batchSize: 4, lr: 0.01, warmupSteps: 2, evalEvery: 3, evalBatches: 1, checkpointEvery: 2 },
         data: { corpus: corpusFile },
       },
-      variants: [{ name: 'baseline', config: {} }, { name: 'wide-ffn', config: { ffnHidden: 48 } }],
+      variants: [
+        { name: 'baseline', config: {} },
+        { name: 'wide-ffn', config: { ffnHidden: 48 } },
+      ],
     }),
   );
   // The uninterrupted runs every interrupted one is compared with.
@@ -183,14 +201,21 @@ const scenarios = {
     const dir = join(work, 'train-chain');
     const metrics = join(dir, 'metrics.jsonl');
     const rng = new Rng(14);
-    const ckptStep = async () => (existsSync(join(dir, 'checkpoint.safetensors')) ? (await loadCheckpoint(join(dir, 'checkpoint.safetensors'))).state.trainer.step : 0);
+    const ckptStep = async () =>
+      existsSync(join(dir, 'checkpoint.safetensors')) ? (await loadCheckpoint(join(dir, 'checkpoint.safetensors'))).state.trainer.step : 0;
     // Each entry picks its moment from what is left of the run (seeded, so the same every time).
     const plan: Array<(s: number) => { fault?: string; killWhen?: KillWhen; label: string }> = [
       (s) => ({ fault: `metrics-partial:${1 + rng.nextInt(Math.max(1, Math.min(6, STEPS - s)))}`, label: 'inside a metrics.jsonl append' }),
-      (s) => ({ fault: `checkpoint-partial:${1 + rng.nextInt(Math.max(1, Math.min(2, Math.floor(STEPS / 3) - Math.floor(s / 3))))}`, label: 'inside a checkpoint write (temp file half written)' }),
+      (s) => ({
+        fault: `checkpoint-partial:${1 + rng.nextInt(Math.max(1, Math.min(2, Math.floor(STEPS / 3) - Math.floor(s / 3))))}`,
+        label: 'inside a checkpoint write (temp file half written)',
+      }),
       // A resume from a checkpoint rewrites metrics.jsonl (write 1), then config.json (write 2); a fresh start writes config.json only.
       (s) => ({ fault: `atomic-partial:${1 + rng.nextInt(s > 0 ? 2 : 1)}`, label: 'inside the metrics rewrite or config.json write of a resume' }),
-      (s) => ({ fault: `checkpoint-renamed:${1 + rng.nextInt(Math.max(1, Math.min(2, Math.floor(STEPS / 3) - Math.floor(s / 3))))}`, label: 'after a checkpoint rename, before the folder fsync' }),
+      (s) => ({
+        fault: `checkpoint-renamed:${1 + rng.nextInt(Math.max(1, Math.min(2, Math.floor(STEPS / 3) - Math.floor(s / 3))))}`,
+        label: 'after a checkpoint rename, before the folder fsync',
+      }),
       (s) => ({ killWhen: { file: metrics, lines: lineCount(metrics) + 1 + rng.nextInt(3), delayMs: rng.nextInt(60) }, label: `timer (from step ${s})` }),
       (s) => ({ fault: `step:${1 + rng.nextInt(Math.max(1, Math.min(4, STEPS - s)))}`, label: 'between a step and its metrics line' }),
       (s) => ({ fault: `metrics-partial:${1 + rng.nextInt(Math.max(1, Math.min(4, STEPS - s)))}`, label: 'inside a metrics.jsonl append' }),
@@ -228,7 +253,10 @@ const scenarios = {
       { fault: `checkpoint-partial:${2 + rng.nextInt(2)}`, label: 'inside a checkpoint write' },
       { fault: `metrics-partial:${2 + rng.nextInt(4)}`, label: 'inside a metrics.jsonl append' },
       { fault: `atomic-partial:${3 + rng.nextInt(3)}`, label: 'inside study.json / config.json / metrics rewrite / done.json' },
-      { killWhen: { file: join(dir, 'runs', 'wide-ffn', 'seed-0', 'metrics.jsonl'), lines: 2 + rng.nextInt(3), delayMs: rng.nextInt(50) }, label: 'timer in the second variant' },
+      {
+        killWhen: { file: join(dir, 'runs', 'wide-ffn', 'seed-0', 'metrics.jsonl'), lines: 2 + rng.nextInt(3), delayMs: rng.nextInt(50) },
+        label: 'timer in the second variant',
+      },
     ];
     for (const [i, k] of plan.entries()) {
       const p = await vwn(ablateArgs(dir), k);
@@ -330,13 +358,18 @@ const scenarios = {
 
   /** SIGTERM and SIGINT save a checkpoint and exit 143 / 130; the resumed run is loss-identical */
   signals: async (): Promise<void> => {
-    for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    for (const [signal, code] of [
+      ['SIGTERM', 143],
+      ['SIGINT', 130],
+    ] as const) {
       const dir = join(work, `signal-${signal}`);
       const metrics = join(dir, 'metrics.jsonl');
       const p = await vwn(trainArgs(dir), { killWhen: { file: metrics, lines: 5, delayMs: 0, signal } });
       expect(p.code, p.err).toBe(code);
       expect(p.err).toMatch(new RegExp(`\\(${signal}\\): saving a checkpoint`));
-      const lastTrain = metricsOf(metrics).filter((r) => r['type'] === 'train').at(-1)!;
+      const lastTrain = metricsOf(metrics)
+        .filter((r) => r['type'] === 'train')
+        .at(-1)!;
       const step = (await loadCheckpoint(join(dir, 'checkpoint.safetensors'))).state.trainer.step;
       expect(step).toBe(lastTrain['step']);
       expect(step).toBeLessThan(STEPS);
@@ -380,15 +413,27 @@ const scenarios = {
 const LONG = 600_000; // a loaded CI machine; about 30 s each on 2 idle cores
 
 describe('fault injection (kill -9, full disk, concurrent runs, signals)', () => {
-  it('train: SIGKILL at 8 seeded moments (checkpoint, metrics and config writes, between steps, timers) and ablate: at 4; every resume is loss-identical', async () => {
-    await Promise.all([scenarios.trainChain(), scenarios.ablateChain()]);
-  }, LONG);
+  it(
+    'train: SIGKILL at 8 seeded moments (checkpoint, metrics and config writes, between steps, timers) and ablate: at 4; every resume is loss-identical',
+    async () => {
+      await Promise.all([scenarios.trainChain(), scenarios.ablateChain()]);
+    },
+    LONG,
+  );
 
-  it('a full disk (tmpfs when root, else an injected ENOSPC) stops with a named error, exit 2, and the run resumes; two runs on one folder: the second gets a named error', async () => {
-    await Promise.all([scenarios.diskFull(), scenarios.concurrent()]);
-  }, LONG);
+  it(
+    'a full disk (tmpfs when root, else an injected ENOSPC) stops with a named error, exit 2, and the run resumes; two runs on one folder: the second gets a named error',
+    async () => {
+      await Promise.all([scenarios.diskFull(), scenarios.concurrent()]);
+    },
+    LONG,
+  );
 
-  it('SIGTERM / SIGINT checkpoint and exit 143 / 130; internal errors exit 1 with a stack, named errors show it only with --verbose or VWN_DEBUG=1', async () => {
-    await Promise.all([scenarios.signals(), scenarios.internal()]);
-  }, LONG);
+  it(
+    'SIGTERM / SIGINT checkpoint and exit 143 / 130; internal errors exit 1 with a stack, named errors show it only with --verbose or VWN_DEBUG=1',
+    async () => {
+      await Promise.all([scenarios.signals(), scenarios.internal()]);
+    },
+    LONG,
+  );
 });

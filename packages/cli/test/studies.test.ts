@@ -22,7 +22,10 @@ describe('built-in studies', () => {
     const spec = STUDIES['default']!;
     expect(spec.seeds).toBe(3);
     const plan = await planStudy(spec, { corpus, tokens: 2048, seeds: spec.seeds! });
-    expect(plan.variants.map((v) => [v.name, v.r])).toEqual([['baseline', 1], ['vwn-r4', 4]]);
+    expect(plan.variants.map((v) => [v.name, v.r])).toEqual([
+      ['baseline', 1],
+      ['vwn-r4', 4],
+    ]);
     expect(plan.seeds).toEqual([0, 1, 2]);
   });
 
@@ -58,7 +61,11 @@ describe('grid files', () => {
     const spec = await studyFromFile(
       await grid({
         seeds: 2,
-        variants: [{ name: 'a', config: {}, group: 'x' }, { name: 'b', config: { train: { lr: 1e-3 } }, group: 'x' }, { name: 'c', config: {} }],
+        variants: [
+          { name: 'a', config: {}, group: 'x' },
+          { name: 'b', config: { train: { lr: 1e-3 } }, group: 'x' },
+          { name: 'c', config: {} },
+        ],
         comparisons: [{ variant: 'c', reference: 'b', label: 'c vs b' }],
       }),
     );
@@ -72,7 +79,9 @@ describe('grid files', () => {
     await expect(studyFromFile(await grid({ variants: [{ name: 'a' }], seeds: 0 }))).rejects.toThrow(/seeds: expected a positive integer/);
     await expect(studyFromFile(await grid({ variants: [{ name: 'a' }], comparisons: [{ variant: 'a' }] }))).rejects.toThrow(/comparisons\[0\]/);
     await expect(studyFromFile(await grid({ variants: [{ name: 'a' }], extra: 1 }))).rejects.toThrow(ConfigError);
-    const spec = await studyFromFile(await grid({ base: { dModel: 16, layers: 1, heads: 2, seqLen: 16 }, variants: [{ name: 'a' }], comparisons: [{ variant: 'a', reference: 'zz' }] }));
+    const spec = await studyFromFile(
+      await grid({ base: { dModel: 16, layers: 1, heads: 2, seqLen: 16 }, variants: [{ name: 'a' }], comparisons: [{ variant: 'a', reference: 'zz' }] }),
+    );
     await expect(planStudy(spec, { corpus, tokens: 256, seeds: 1 })).rejects.toThrow(/comparisons: "zz" is not one of the variants: a/);
   });
 });

@@ -106,8 +106,7 @@ await tf.setBackend('wasm');
 await tf.ready();
 rows.push(...bench('wasm', 'VWN scatter-add (after)'));
 
-const fmt = (t: Timing | null) =>
-  t === null ? '—' : `${t.ms >= 100 ? t.ms.toFixed(0) : t.ms.toFixed(2)}${t.n === 1 ? ' (n=1)' : ''}`;
+const fmt = (t: Timing | null) => (t === null ? '—' : `${t.ms >= 100 ? t.ms.toFixed(0) : t.ms.toFixed(2)}${t.n === 1 ? ' (n=1)' : ''}`);
 console.log(
   `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, ` +
     `tfjs ${tf.version.tfjs}, wasm threads ${getThreadsCount()}`,

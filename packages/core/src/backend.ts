@@ -122,8 +122,13 @@ async function runProvider(name: string, provider: BackendProvider): Promise<{ b
 
 /** The error for a backend without a provider, with the sources' hint (which package to install). */
 function noProvider(name: string): ConfigError {
-  const hint = pluginSources().map((s) => s.backendHint?.(name)).find((h) => h !== undefined);
-  return new ConfigError('backend', `"${name}" has no provider registered${hint ? `: ${hint}` : '; import the package that provides it (it calls registerBackendProvider)'}`);
+  const hint = pluginSources()
+    .map((s) => s.backendHint?.(name))
+    .find((h) => h !== undefined);
+  return new ConfigError(
+    'backend',
+    `"${name}" has no provider registered${hint ? `: ${hint}` : '; import the package that provides it (it calls registerBackendProvider)'}`,
+  );
 }
 
 /** Silences tfjs-backend-cpu's "install tfjs-node" banner: `useBackend` already says which backend runs. */

@@ -133,8 +133,20 @@ export interface ModelConfig {
  * ```
  */
 export const MODEL_CONFIG_KEYS = [
-  'vocabSize', 'dModel', 'layers', 'heads', 'seqLen', 'ffnHidden', 'tieEmbeddings', 'seed',
-  'embedding', 'connection', 'mixer', 'ffn', 'head', 'objectives',
+  'vocabSize',
+  'dModel',
+  'layers',
+  'heads',
+  'seqLen',
+  'ffnHidden',
+  'tieEmbeddings',
+  'seed',
+  'embedding',
+  'connection',
+  'mixer',
+  'ffn',
+  'head',
+  'objectives',
 ] as const;
 
 /**
@@ -232,9 +244,7 @@ export function createForwardContext(batch: number, time: number, training: bool
       return Object.fromEntries(Object.entries(aux).map(([k, v]) => [k, sumTensors(v) as tf.Scalar]));
     },
     metrics() {
-      return Object.fromEntries(
-        Object.entries(reported).map(([k, v]) => [k, v.length === 1 ? tf.clone(v[0]!) : tf.div(sumTensors(v), v.length)]),
-      );
+      return Object.fromEntries(Object.entries(reported).map(([k, v]) => [k, v.length === 1 ? tf.clone(v[0]!) : tf.div(sumTensors(v), v.length)]));
     },
     dispose() {
       tf.dispose([...Object.values(aux).flat(), ...Object.values(reported).flat()]);
@@ -340,19 +350,14 @@ class TransformerLayer implements LayerModule {
 
   forward(state: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
     // H ← conn(H, x ↦ mixer(RMSNorm(x))); H ← conn(H, x ↦ ffn(RMSNorm(x)))
-    const afterMixer = this.mixerConnection.apply(
-      state,
-      (x) => this.mixer.forward(rmsNorm(x, this.mixerNorm) as tf.Tensor2D, ctx),
-      ctx,
-    );
+    const afterMixer = this.mixerConnection.apply(state, (x) => this.mixer.forward(rmsNorm(x, this.mixerNorm) as tf.Tensor2D, ctx), ctx);
     const out = this.ffnConnection.apply(afterMixer, (x) => this.ffn.forward(rmsNorm(x, this.ffnNorm) as tf.Tensor2D, ctx), ctx);
     afterMixer.dispose();
     return out;
   }
 
   flopsPerToken(): number {
-    return this.mixer.flopsPerToken() + this.ffn.flopsPerToken() + this.mixerConnection.flopsPerToken() +
-      this.ffnConnection.flopsPerToken() + 8 * this.dModel;
+    return this.mixer.flopsPerToken() + this.ffn.flopsPerToken() + this.mixerConnection.flopsPerToken() + this.ffnConnection.flopsPerToken() + 8 * this.dModel;
   }
 
   dispose(): void {
@@ -383,11 +388,21 @@ export class Model {
   /** Every module built for this model (objectives' layers included), for {@link Model.dispose}. */
   private readonly built: Disposable[] = [];
 
-  constructor(readonly config: ResolvedModelConfig, resolved: Record<string, Resolved>, objectiveSections: Resolved[]) {
+  constructor(
+    readonly config: ResolvedModelConfig,
+    resolved: Record<string, Resolved>,
+    objectiveSections: Resolved[],
+  ) {
     const dims: ModelDims = config;
     this.params = new ParameterStore(config.seed);
     const trivial: StateLayout = { m: 1, n: 1, segmentWidth: config.dModel, width: config.dModel };
-    const base = (params: ParamScope): BuildContext => ({ dims, seed: config.seed, tieEmbeddings: config.tieEmbeddings, layout: this.layout ?? trivial, params });
+    const base = (params: ParamScope): BuildContext => ({
+      dims,
+      seed: config.seed,
+      tieEmbeddings: config.tieEmbeddings,
+      layout: this.layout ?? trivial,
+      params,
+    });
     const build = <K extends PluginKind>(kind: K, ctx: BuildContextOf<K>, id = resolved[kind]!.id, config_ = resolved[kind]!.config, field?: string) => {
       const module = getPlugin(kind, id, field).create(config_, ctx);
       this.built.push(module);
@@ -399,7 +414,10 @@ export class Model {
     this.layout = this.embedding.layout;
 
     const createLayer = (scope: ParamScope, l: number, track: boolean): LayerModule => {
-      const at = (name: string, sublayer: 'mixer' | 'ffn') => ({ ...base(scope.scope(name)), site: { layer: l, sublayer, index: 2 * l + (sublayer === 'ffn' ? 1 : 0) } });
+      const at = (name: string, sublayer: 'mixer' | 'ffn') => ({
+        ...base(scope.scope(name)),
+        site: { layer: l, sublayer, index: 2 * l + (sublayer === 'ffn' ? 1 : 0) },
+      });
       const gain = (name: string) => scope.create(`${name}.gain`, [config.dModel], { kind: 'ones' }, { decay: false });
       const mixerNorm = gain('mixer_norm');
       const mixer = build('mixer', at('mixer', 'mixer'));
@@ -613,7 +631,10 @@ export function resolveModelConfig(config: ModelConfig): {
   if (wide && (config as unknown as Record<string, unknown>)['head'] === undefined) {
     const fallback = embeddingDef.defaultHead;
     if (fallback === undefined) {
-      throw new ConfigError('head', `the "${embedding.id}" embedding makes a state of width D' = ${width} and names no default head; set "head" to a head that reads a wide state`);
+      throw new ConfigError(
+        'head',
+        `the "${embedding.id}" embedding makes a state of width D' = ${width} and names no default head; set "head" to a head that reads a wide state`,
+      );
     }
     if (!listPlugins('head').some((d) => d.id === fallback)) {
       try {

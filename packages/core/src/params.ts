@@ -17,11 +17,7 @@ import { MAX_TENSOR_ELEMENTS } from './memory.js';
  * const read = store.create('read', [3, 2], { kind: 'values', values: [1, 0, 0, 1, 0, 0] }, { decay: false }); // [I_2; 0]
  * ```
  */
-export type Init =
-  | { kind: 'normal'; std: number }
-  | { kind: 'zeros' }
-  | { kind: 'ones' }
-  | { kind: 'values'; values: ArrayLike<number> };
+export type Init = { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' } | { kind: 'values'; values: ArrayLike<number> };
 
 let nextVariableId = 0;
 
@@ -69,7 +65,11 @@ export class ParameterStore {
     if (this.params.has(name)) throw new Error(`parameter "${name}" is defined twice`);
     const size = shape.reduce((a, b) => a * b, 1);
     if (size > MAX_TENSOR_ELEMENTS) {
-      throw new MemoryLimitError(4 * size, 4 * MAX_TENSOR_ELEMENTS, `parameter "${name}" of shape [${shape.join(', ')}] has ${size.toExponential(3)} values, more than one tensor can hold (${MAX_TENSOR_ELEMENTS}); lower dModel or the vocabulary`);
+      throw new MemoryLimitError(
+        4 * size,
+        4 * MAX_TENSOR_ELEMENTS,
+        `parameter "${name}" of shape [${shape.join(', ')}] has ${size.toExponential(3)} values, more than one tensor can hold (${MAX_TENSOR_ELEMENTS}); lower dModel or the vocabulary`,
+      );
     }
     // tfjs treats seed 0 as "unseeded" (Math.random), so never pass 0.
     const value = tf.tidy(() => initTensor(shape, init, hash32(this.seed, name) || 1));

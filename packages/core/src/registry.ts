@@ -76,13 +76,10 @@ export function registerPlugin(def: AnyPluginDefinition): void {
   if (version !== SPECIFICATION_VERSION) {
     const fix =
       version === 'v1'
-        ? 'set specificationVersion to \'v2\' and type create\'s context as BuildContextOf<kind> (ctx.site, ctx.embedding and ctx.parts are now always present where they apply); ' +
+        ? "set specificationVersion to 'v2' and type create's context as BuildContextOf<kind> (ctx.site, ctx.embedding and ctx.parts are now always present where they apply); " +
           'parseConfig gets (raw, path, dims, ctx) with the embedding\'s layout in ctx; see "Migrating from specification v1" in docs/architecture.md'
         : `set specificationVersion to '${SPECIFICATION_VERSION}'`;
-    throw new PluginSpecificationError(
-      key(def.kind, def.id),
-      `implements specification ${String(version)}, @vwn/core speaks ${SPECIFICATION_VERSION}: ${fix}`,
-    );
+    throw new PluginSpecificationError(key(def.kind, def.id), `implements specification ${String(version)}, @vwn/core speaks ${SPECIFICATION_VERSION}: ${fix}`);
   }
   const k = key(def.kind, def.id);
   const existing = registry.get(k);

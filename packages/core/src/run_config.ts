@@ -219,8 +219,22 @@ export function resolveTrainConfig(raw: Partial<TrainConfig> = {}, path = 'train
   const seed = r.int('seed', { default: 0, min: 0 });
   r.done();
   return {
-    batchSize, steps, lr, minLr, warmupSteps, schedule, weightDecay, beta1, beta2, eps, clipNorm, accumulate,
-    evalEvery, evalBatches, checkpointEvery, seed,
+    batchSize,
+    steps,
+    lr,
+    minLr,
+    warmupSteps,
+    schedule,
+    weightDecay,
+    beta1,
+    beta2,
+    eps,
+    clipNorm,
+    accumulate,
+    evalEvery,
+    evalBatches,
+    checkpointEvery,
+    seed,
   };
 }
 

@@ -51,7 +51,10 @@ export function checkGradients(
   const out: GradientCheck[] = [];
   for (const [i, v] of variables.entries()) {
     const g = grads[v.name];
-    const scale = Math.max(opts.minScale ?? 0.05, tf.tidy(() => tf.sqrt(tf.mean(tf.square(v))).dataSync()[0]!));
+    const scale = Math.max(
+      opts.minScale ?? 0.05,
+      tf.tidy(() => tf.sqrt(tf.mean(tf.square(v))).dataSync()[0]!),
+    );
     const u = tf.randomNormal(v.shape, 0, scale, 'float32', hash32(opts.seed ?? 0, i) || 1); // tfjs treats seed 0 as unseeded
     const analytic = g ? tf.tidy(() => tf.sum(tf.mul(g, u)).dataSync()[0]!) : 0;
     const original = tf.clone(v);

@@ -95,10 +95,7 @@ export class ConfigReader {
     const unknown = Object.keys(this.raw).filter((k) => !this.seen.has(k));
     if (unknown.length > 0) {
       const known = [...this.seen].filter((k) => k !== 'use').sort();
-      throw new ConfigError(
-        this.field(unknown[0]!),
-        `unknown field; allowed here: ${known.length ? known.join(', ') : '(none)'}`,
-      );
+      throw new ConfigError(this.field(unknown[0]!), `unknown field; allowed here: ${known.length ? known.join(', ') : '(none)'}`);
     }
   }
 

@@ -9,8 +9,16 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ByteTokenizer, CheckpointError, checkpointFromBytes, ConfigError, corpusFromText, loadModelFromCheckpointBytes, MemoryRunStore,
-  resolveRunConfig, Trainer, type MetricsRecord,
+  ByteTokenizer,
+  CheckpointError,
+  checkpointFromBytes,
+  ConfigError,
+  corpusFromText,
+  loadModelFromCheckpointBytes,
+  MemoryRunStore,
+  resolveRunConfig,
+  Trainer,
+  type MetricsRecord,
 } from '@vwn/core';
 import { loadModelFromCheckpoint, runDirectory, saveCheckpoint } from '@vwn/core/node';
 import { Sha256 } from '../src/checkpoint/sha256.js';
@@ -18,7 +26,13 @@ import { setSha256Factory } from '../src/checkpoint/hash.js';
 
 const corpus = corpusFromText('the quick brown fox jumps over the lazy dog. '.repeat(80), { name: 't', tokenizer: new ByteTokenizer() });
 const config = resolveRunConfig(
-  { dModel: 16, layers: 1, heads: 2, seqLen: 16, train: { batchSize: 4, steps: 8, lr: 1e-2, warmupSteps: 2, evalEvery: 4, evalBatches: 2, checkpointEvery: 4 } },
+  {
+    dModel: 16,
+    layers: 1,
+    heads: 2,
+    seqLen: 16,
+    train: { batchSize: 4, steps: 8, lr: 1e-2, warmupSteps: 2, evalEvery: 4, evalBatches: 2, checkpointEvery: 4 },
+  },
   corpus.tokenizer.vocabSize,
 );
 
@@ -92,10 +106,15 @@ describe('Trainer with a MemoryRunStore', () => {
 
     const store = new MemoryRunStore();
     const seen: MetricsRecord[] = [];
-    const first = await Trainer.create({ config, corpus, store, onRecord: (r) => {
-      seen.push(r);
-      if (r.type === 'train' && r.step === 6) first.requestStop();
-    } });
+    const first = await Trainer.create({
+      config,
+      corpus,
+      store,
+      onRecord: (r) => {
+        seen.push(r);
+        if (r.type === 'train' && r.step === 6) first.requestStop();
+      },
+    });
     await first.run();
     first.dispose();
     expect(store.records).toEqual(seen);

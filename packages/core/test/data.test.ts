@@ -256,7 +256,9 @@ describe('evaluationBatches', () => {
   });
 
   it('errors name the field', () => {
-    expect(() => evaluationBatches(ramp(5), { batchSize: 1, seqLen: 5, maxBatches: 1 })).toThrow(/validationFraction: the held-out part has 5 tokens, fewer than one row of 6/);
+    expect(() => evaluationBatches(ramp(5), { batchSize: 1, seqLen: 5, maxBatches: 1 })).toThrow(
+      /validationFraction: the held-out part has 5 tokens, fewer than one row of 6/,
+    );
     expect(() => evaluationBatches(ramp(50), { batchSize: 1, seqLen: 5, maxBatches: 0 })).toThrow(/maxBatches: must be a positive integer, got 0/);
     expect(() => evaluationBatches(ramp(50), { batchSize: -2, seqLen: 5, maxBatches: 1 })).toThrow(/batchSize: must be a positive integer/);
     expect(() => evaluationBatches(ramp(50), { batchSize: 1, seqLen: 0, maxBatches: 1 })).toThrow(/seqLen: must be a positive integer/);

@@ -22,7 +22,12 @@ import { loadModelFromCheckpoint, runDirectory } from '@vwn/core/node';
 import { rezeroConnection } from '../../../examples/rezero-plugin.js';
 
 const dims = { vocabSize: 64, dModel: 16, layers: 2, heads: 2, seqLen: 8, seed: 3 } satisfies ModelConfig;
-const ids = () => tf.tensor2d(Array.from({ length: 2 * 8 }, (_, i) => (i * 5 + 1) % 64), [2, 8], 'int32');
+const ids = () =>
+  tf.tensor2d(
+    Array.from({ length: 2 * 8 }, (_, i) => (i * 5 + 1) % 64),
+    [2, 8],
+    'int32',
+  );
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -35,15 +40,9 @@ describe('worked example plugin: ReZero connection', () => {
     expect(model.config.connection).toEqual({ use: 'rezero', init: 0 });
     expect(model.params.get('layers.1.ffn_connection.alpha')!.decay).toBe(false);
     model.dispose();
-    expect(() => assembleModel({ ...dims, connection: { use: 'rezero', init: 'zero' } })).toThrow(
-      /connection\.init: expected a finite number, got "zero"/,
-    );
-    expect(() => assembleModel({ ...dims, connection: { use: 'rezero', alpha: 1 } })).toThrow(
-      /connection\.alpha: unknown field; allowed here: init/,
-    );
-    expect(() =>
-      assembleModel({ ...dims, embedding: { use: 'standard' }, connection: { use: 'rezero', init: 'x' } }),
-    ).toThrow(ConfigError);
+    expect(() => assembleModel({ ...dims, connection: { use: 'rezero', init: 'zero' } })).toThrow(/connection\.init: expected a finite number, got "zero"/);
+    expect(() => assembleModel({ ...dims, connection: { use: 'rezero', alpha: 1 } })).toThrow(/connection\.alpha: unknown field; allowed here: init/);
+    expect(() => assembleModel({ ...dims, embedding: { use: 'standard' }, connection: { use: 'rezero', init: 'x' } })).toThrow(ConfigError);
   });
 
   it('init 0 makes every layer the identity; init 1 is exactly the residual baseline', () => {
@@ -75,8 +74,9 @@ describe('worked example plugin: ReZero connection', () => {
     const x = ids();
     // A random linear read-out of the logits: O(1) gradients everywhere (the CE loss at init is flat).
     const c = tf.randomNormal([2 * 8, dims.vocabSize], 0, 1, 'float32', 9);
-    const vars = ['layers.0.mixer_connection.alpha', 'layers.1.ffn_connection.alpha', 'layers.0.mixer.wq', 'layers.1.ffn.w2']
-      .map((n) => model.params.get(n)!.variable);
+    const vars = ['layers.0.mixer_connection.alpha', 'layers.1.ffn_connection.alpha', 'layers.0.mixer.wq', 'layers.1.ffn.w2'].map(
+      (n) => model.params.get(n)!.variable,
+    );
     const checks = checkGradients(() => tf.sum(tf.mul(model.logits(x), c)), vars, { seed: 11 });
     for (const ch of checks) expect(ch.relError, `${ch.name}: ${ch.analytic} vs ${ch.numeric}`).toBeLessThan(2e-2);
     tf.dispose([x, c]);
@@ -87,14 +87,23 @@ describe('worked example plugin: ReZero connection', () => {
     const text = 'to be or not to be, that is the question. '.repeat(80);
     const corpus = corpusFromText(text, { name: 'hamlet', tokenizer: new ByteTokenizer() });
     const config = resolveRunConfig(
-      { dModel: 16, layers: 1, heads: 2, seqLen: 16, connection: { use: 'rezero' },
-        train: { batchSize: 4, steps: 30, lr: 1e-2, warmupSteps: 3, evalEvery: 30, evalBatches: 2, checkpointEvery: 30 } },
+      {
+        dModel: 16,
+        layers: 1,
+        heads: 2,
+        seqLen: 16,
+        connection: { use: 'rezero' },
+        train: { batchSize: 4, steps: 30, lr: 1e-2, warmupSteps: 3, evalEvery: 30, evalBatches: 2, checkpointEvery: 30 },
+      },
       corpus.tokenizer.vocabSize,
     );
     const dir = await mkdtemp(join(tmpdir(), 'vwn-rezero-'));
     const trainer = await Trainer.create({ config, corpus, store: runDirectory(dir) });
     await trainer.run();
-    const records = (await readFile(join(dir, RUN_FILES.metrics), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const records = (await readFile(join(dir, RUN_FILES.metrics), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const train = records.filter((r) => r.type === 'train');
     expect(train).toHaveLength(30);
     expect(train.at(-1).loss).toBeLessThan(train[0].loss - 1);

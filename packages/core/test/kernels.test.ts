@@ -67,9 +67,7 @@ function makeCase(c: Case, seed: number) {
   const n = c.xShape[0] as number;
   const size = prod(c.xShape);
   const xVals =
-    c.dtype === 'int32'
-      ? Int32Array.from({ length: size }, () => Math.floor(r() * 2001) - 1000)
-      : Float32Array.from({ length: size }, () => r() * 2 - 1);
+    c.dtype === 'int32' ? Int32Array.from({ length: size }, () => Math.floor(r() * 2001) - 1000) : Float32Array.from({ length: size }, () => r() * 2 - 1);
   const ids = Int32Array.from({ length: n }, () => {
     if (r() < c.outOfRange) {
       // below 0 or at/above numSegments
@@ -86,10 +84,7 @@ describe('VWN kernel registration', () => {
   it('installs our UnsortedSegmentSum for cpu and wasm', () => {
     expect(tf.getKernel(KERNEL, 'cpu').kernelFunc).toBe(unsortedSegmentSumCpu);
     expect(tf.getKernel(KERNEL, 'wasm').kernelFunc).toBe(unsortedSegmentSumWasm);
-    expect(VWN_KERNEL_CONFIGS.map((k) => `${k.kernelName}/${k.backendName}`)).toEqual([
-      `${KERNEL}/cpu`,
-      `${KERNEL}/wasm`,
-    ]);
+    expect(VWN_KERNEL_CONFIGS.map((k) => `${k.kernelName}/${k.backendName}`)).toEqual([`${KERNEL}/cpu`, `${KERNEL}/wasm`]);
   });
 
   it('is idempotent and warning-free when called again, and reinstalls over a replacement', async () => {
@@ -216,7 +211,10 @@ describe.each(BACKENDS)('UnsortedSegmentSum on %s', (backend) => {
 
   it('does not leak tensors or backend data across calls', () => {
     const table = tf.randomNormal([128, 8]);
-    const ids = tf.tensor1d(Int32Array.from({ length: 40 }, (_, i) => (i * 7) % 128), 'int32');
+    const ids = tf.tensor1d(
+      Int32Array.from({ length: 40 }, (_, i) => (i * 7) % 128),
+      'int32',
+    );
     const x = tf.randomNormal([40, 8]);
     const step = () => {
       const out = tf.unsortedSegmentSum(x, ids, 128);

@@ -61,7 +61,12 @@ describe('assembleModel (baseline)', () => {
     expect(std('layers.0.mixer.wq')).toBeCloseTo(0.02, 2);
     expect(std('layers.0.mixer.wo') / (0.02 / 4)).toBeCloseTo(1, 1);
     expect(std('layers.0.ffn.w2') / (0.02 / 4)).toBeCloseTo(1, 1);
-    expect(model.params.get('layers.3.ffn_norm.gain')!.variable.dataSync().every((x) => x === 1)).toBe(true);
+    expect(
+      model.params
+        .get('layers.3.ffn_norm.gain')!
+        .variable.dataSync()
+        .every((x) => x === 1),
+    ).toBe(true);
     expect(model.params.get('layers.3.ffn_norm.gain')!.decay).toBe(false);
     expect(model.params.get('layers.3.ffn.w1')!.decay).toBe(true);
     model.dispose();
@@ -90,9 +95,11 @@ describe('gradients of every baseline component match finite differences', () =>
     const model = assembleModel(tiny);
     const r = rows(2, 7, 11, 5);
     // Larger-than-init weights so every gradient is well above float32 noise.
-    model.params.list().forEach((p, i) =>
-      tf.tidy(() => p.variable.assign(tf.add(p.name.endsWith('gain') ? 1 : 0, tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', 1000 + i)))),
-    );
+    model.params
+      .list()
+      .forEach((p, i) =>
+        tf.tidy(() => p.variable.assign(tf.add(p.name.endsWith('gain') ? 1 : 0, tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', 1000 + i)))),
+      );
     const vars = model.params.list().map((p) => p.variable);
     const checks = checkGradients(() => model.loss(r, { training: true }).total, vars, { eps: 3e-3 });
     const names = model.params.list().map((p) => p.name);
@@ -124,7 +131,10 @@ describe('accounting', () => {
     const model = assembleModel(tiny);
     const rowsA = model.accounting();
     expect(rowsA.reduce((a, r) => a + r.params, 0)).toBe(model.params.count());
-    const D = 8, F = 12, V = 11, T = 6;
+    const D = 8,
+      F = 12,
+      V = 11,
+      T = 6;
     const ffn = rowsA.find((r) => r.component === 'layers.0.ffn')!;
     expect(ffn.params).toBe(3 * D * F);
     expect(ffn.flopsPerToken).toBe(6 * D * F);

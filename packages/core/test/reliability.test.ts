@@ -37,7 +37,10 @@ const corpus = corpusFromText('to be, or not to be, that is the question: whethe
   tokenizer: new ByteTokenizer(),
 });
 const config = (train: object = {}, model: object = {}) =>
-  resolveRunConfig({ dModel: 16, layers: 1, heads: 2, seqLen: 16, ...model, train: { batchSize: 4, steps: 6, evalEvery: 2, evalBatches: 1, checkpointEvery: 3, ...train } }, 256);
+  resolveRunConfig(
+    { dModel: 16, layers: 1, heads: 2, seqLen: 16, ...model, train: { batchSize: 4, steps: 6, evalEvery: 2, evalBatches: 1, checkpointEvery: 3, ...train } },
+    256,
+  );
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -60,7 +63,10 @@ describe('folder lock', () => {
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
 
     // A live process of this host (our parent) holds it: named error with its pid.
-    await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid: process.ppid, host: hostname(), command: 'vwn ablate', since: 'x', startTicks: null, token: 't' }));
+    await writeFile(
+      join(dir, LOCK_FILE),
+      JSON.stringify({ pid: process.ppid, host: hostname(), command: 'vwn ablate', since: 'x', startTicks: null, token: 't' }),
+    );
     await expect(lockFolder(dir)).rejects.toThrow(new RegExp(`in use by pid ${process.ppid} on ${hostname()} \\(vwn ablate`));
     // Another host: cannot tell whether it runs, so refuse and say how to clear it.
     await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid: 1, host: 'elsewhere', command: 'vwn train', since: 'x', startTicks: null, token: 't' }));
@@ -102,9 +108,13 @@ describe('memory estimate', () => {
     expect(() => checkMemory(est)).not.toThrow();
 
     // 16× the batch: activations grow 16×.
-    expect(estimateMemory(config({ batchSize: 256 }, { dModel: 128, layers: 4, heads: 4, seqLen: 128 }), 'wasm', exact).activationBytes).toBe(16 * est.activationBytes);
+    expect(estimateMemory(config({ batchSize: 256 }, { dModel: 128, layers: 4, heads: 4, seqLen: 128 }), 'wasm', exact).activationBytes).toBe(
+      16 * est.activationBytes,
+    );
     // Gradient accumulation splits the batch: activations of one micro-batch only.
-    expect(estimateMemory(config({ batchSize: 256, accumulate: 16 }, { dModel: 128, layers: 4, heads: 4, seqLen: 128 }), 'wasm', exact).activationBytes).toBe(est.activationBytes);
+    expect(estimateMemory(config({ batchSize: 256, accumulate: 16 }, { dModel: 128, layers: 4, heads: 4, seqLen: 128 }), 'wasm', exact).activationBytes).toBe(
+      est.activationBytes,
+    );
 
     const huge = estimateMemory(config({}, { dModel: 4096, heads: 32, layers: 64 }), 'cpu');
     let err: unknown;
@@ -133,7 +143,9 @@ describe('memory estimate', () => {
     await expect(Trainer.create({ config: config({}, { dModel: 4096, heads: 32, layers: 64 }), corpus })).rejects.toThrow(MemoryLimitError);
     expect(tf.memory().numTensors).toBe(before);
     const store = new ParameterStore(0);
-    expect(() => store.create('table', [256, 1e9], { kind: 'zeros' })).toThrow(/parameter "table" of shape \[256, 1000000000\] .* more than one tensor can hold/);
+    expect(() => store.create('table', [256, 1e9], { kind: 'zeros' })).toThrow(
+      /parameter "table" of shape \[256, 1000000000\] .* more than one tensor can hold/,
+    );
     expect(() => assembleModel({ vocabSize: 256, dModel: 1_000_000_000, heads: 1, layers: 1, seqLen: 8 })).toThrow(MemoryLimitError);
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -2,12 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  decodeSafetensors,
-  encodeSafetensors,
-  SafetensorsError,
-  type NamedArray,
-} from '../src/checkpoint/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type NamedArray } from '../src/checkpoint/safetensors.js';
 import { writeFileAtomic } from '../src/node/atomic.js';
 
 /** Float32 values from raw bit patterns (keeps NaN payloads, -0, subnormals). */
@@ -196,10 +191,7 @@ describe('safetensors strict decoding', () => {
     const longer = new Uint8Array(good.length + 4);
     longer.set(good);
     expect(() => decodeSafetensors(longer)).toThrow(/4 trailing bytes/);
-    const gap = craft(
-      { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } },
-      new Uint8Array(12),
-    );
+    const gap = craft({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, new Uint8Array(12));
     expect(() => decodeSafetensors(gap)).toThrow(/tensor "b": starts at byte 8, leaving a gap after byte 4/);
   });
 
@@ -209,10 +201,7 @@ describe('safetensors strict decoding', () => {
       new Uint8Array(12),
     );
     expect(() => decodeSafetensors(overlap)).toThrow(/overlap/);
-    const same = craft(
-      { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } },
-      new Uint8Array(4),
-    );
+    const same = craft({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4));
     expect(() => decodeSafetensors(same)).toThrow(/overlap/);
   });
 
@@ -220,7 +209,14 @@ describe('safetensors strict decoding', () => {
     const cases: Array<[Uint8Array, RegExp]> = [
       [craft('not an object', new Uint8Array(0)), /does not start with "\{"/],
       [craft([1, 2], new Uint8Array(0)), /does not start with "\{"/],
-      [(() => { const b = craft({ a: 1 }, new Uint8Array(0)); b[12] = 0x7d; return b; })(), /not valid UTF-8 JSON/],
+      [
+        (() => {
+          const b = craft({ a: 1 }, new Uint8Array(0));
+          b[12] = 0x7d;
+          return b;
+        })(),
+        /not valid UTF-8 JSON/,
+      ],
       [craft({ a: { dtype: 'F16', shape: [1], data_offsets: [0, 2] } }, new Uint8Array(2)), /tensor "a": unsupported dtype "F16"; supported: F32, I32/],
       [craft({ a: { dtype: 'F32', shape: [1.5], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor "a": shape must be/],
       [craft({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4)), /do not match shape \[2\] × F32 \(8 bytes\)/],
@@ -254,8 +250,7 @@ describe('safetensors strict decoding', () => {
   it('a flipped header bit is refused, or decodes to the same dtypes, shapes and data', () => {
     const n = Number(new DataView(good.buffer).getBigUint64(0, true));
     const original = decodeSafetensors(good);
-    const payload = (d: ReturnType<typeof decodeSafetensors>) =>
-      Object.values(d.tensors).map((t) => JSON.stringify([t.dtype, t.shape, bitsOf(t.data)]));
+    const payload = (d: ReturnType<typeof decodeSafetensors>) => Object.values(d.tensors).map((t) => JSON.stringify([t.dtype, t.shape, bitsOf(t.data)]));
     let refused = 0;
     let total = 0;
     for (let pos = 0; pos < 8 + n; pos++) {

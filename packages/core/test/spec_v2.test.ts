@@ -50,7 +50,10 @@ describe('core knows no plugin (specification v2)', () => {
 
   it('a plugin source loads what a config names, lists what it could provide, and gives the hint for a missing id', async () => {
     const def: PluginDefinition<'ffn', Record<string, never>> = {
-      specificationVersion: 'v2', kind: 'ffn', id: 'test-zero', description: 'adds nothing',
+      specificationVersion: 'v2',
+      kind: 'ffn',
+      id: 'test-zero',
+      description: 'adds nothing',
       parseConfig: () => ({}),
       create: () => ({ forward: (x) => tf.zerosLike(x), flopsPerToken: () => 0 }),
     };
@@ -64,10 +67,14 @@ describe('core knows no plugin (specification v2)', () => {
       available: (kind) => (kind === 'ffn' ? ['test-zero', 'test-other'] : []),
     });
     expect(() => getPlugin('ffn', 'nope')).toThrow(/unknown ffn plugin "nope"; allowed: "swiglu", "test-other", "test-zero"/);
-    expect(() => getPlugin('ffn', 'test-missing')).toThrow(/ffn\.use: ffn plugin "test-missing" is not registered: install test-package \(for ffn "test-missing"\)/);
+    expect(() => getPlugin('ffn', 'test-missing')).toThrow(
+      /ffn\.use: ffn plugin "test-missing" is not registered: install test-package \(for ffn "test-missing"\)/,
+    );
     await loadPluginsFor({ ffn: { use: 'test-zero' }, connection: { use: 'residual' }, objectives: [{ use: 'test-objective' }] });
     expect(loaded).toEqual(['ffn:test-zero', 'objective:test-objective']); // registered ids are not asked for
-    expect(resolveModelConfig({ vocabSize: 5, dModel: 4, layers: 1, heads: 1, seqLen: 3, ffn: { use: 'test-zero' } }).resolvedConfig.ffn).toEqual({ use: 'test-zero' });
+    expect(resolveModelConfig({ vocabSize: 5, dModel: 4, layers: 1, heads: 1, seqLen: 3, ffn: { use: 'test-zero' } }).resolvedConfig.ffn).toEqual({
+      use: 'test-zero',
+    });
   });
 
   it('a v1 plugin definition gets a named error that says the fix', () => {
@@ -79,11 +86,13 @@ describe('core knows no plugin (specification v2)', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(PluginSpecificationError);
       expect((e as PluginSpecificationError).plugin).toBe('ffn:old-ffn');
-      expect((e as Error).message).toMatch(/implements specification v1, @vwn\/core speaks v2: set specificationVersion to 'v2' and type create's context as BuildContextOf<kind>.*Migrating from specification v1/);
+      expect((e as Error).message).toMatch(
+        /implements specification v1, @vwn\/core speaks v2: set specificationVersion to 'v2' and type create's context as BuildContextOf<kind>.*Migrating from specification v1/,
+      );
     }
   });
 
-  it('a backend without a provider is a named error with the sources\' hint; a failing provider says why', async () => {
+  it("a backend without a provider is a named error with the sources' hint; a failing provider says why", async () => {
     await expect(useBackend('webgpu')).rejects.toThrow(ConfigError);
     await expect(useBackend('webgpu')).rejects.toThrow(/backend: "webgpu" has no provider registered; import the package that provides it/);
     registerPluginSource({ backendHint: (name) => (name === 'native' ? 'install test-blas (npm install test-blas)' : undefined) });
@@ -106,7 +115,14 @@ describe('lifecycle', () => {
   it('Model.dispose frees every tensor: numTensors returns to its starting value after assemble → forward → dispose', () => {
     const start = tf.memory().numTensors;
     const model = assembleModel({ vocabSize: 17, dModel: 8, layers: 2, heads: 2, seqLen: 6, seed: 1 });
-    const ids = tf.tensor2d([[1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1]], [2, 6], 'int32');
+    const ids = tf.tensor2d(
+      [
+        [1, 2, 3, 4, 5, 6],
+        [6, 5, 4, 3, 2, 1],
+      ],
+      [2, 6],
+      'int32',
+    );
     const rows = tf.tidy(() => tf.concat([ids, tf.ones([2, 1], 'int32')], 1) as tf.Tensor2D);
     const ctx = createForwardContext(2, 6, false);
     tf.dispose(model.forward(ids, ctx).state);

@@ -29,8 +29,7 @@ const base: RunConfigInput = {
   seqLen: 16,
   train: { batchSize: 4, steps: 12, lr: 1e-2, warmupSteps: 2, evalEvery: 4, evalBatches: 2, checkpointEvery: 4 },
 };
-const config = (over: Partial<RunConfigInput['train']> = {}) =>
-  resolveRunConfig({ ...base, train: { ...base.train, ...over } }, corpus.tokenizer.vocabSize);
+const config = (over: Partial<RunConfigInput['train']> = {}) => resolveRunConfig({ ...base, train: { ...base.train, ...over } }, corpus.tokenizer.vocabSize);
 
 async function losses(trainer: Trainer): Promise<number[]> {
   const out: number[] = [];
@@ -77,7 +76,12 @@ describe('Trainer', () => {
     await a.run();
     a.dispose();
     const dirB = await mkdtemp(join(tmpdir(), 'vwn-run-'));
-    const b = await Trainer.create({ config: config(), corpus, store: runDirectory(dirB), onRecord: (r) => r.step === 6 && r.type === 'train' && b.requestStop() });
+    const b = await Trainer.create({
+      config: config(),
+      corpus,
+      store: runDirectory(dirB),
+      onRecord: (r) => r.step === 6 && r.type === 'train' && b.requestStop(),
+    });
     await b.run();
     expect(b.step).toBe(6);
     b.dispose();
@@ -85,10 +89,13 @@ describe('Trainer', () => {
     await b2.run();
     b2.dispose();
     const strip = (s: string) =>
-      s.trim().split('\n').map((l) => {
-        const r = JSON.parse(l);
-        return r.type === 'train' ? { step: r.step, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr } : r;
-      });
+      s
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const r = JSON.parse(l);
+          return r.type === 'train' ? { step: r.step, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr } : r;
+        });
     const ra = strip(await readFile(join(dirA, RUN_FILES.metrics), 'utf8'));
     const rb = strip(await readFile(join(dirB, RUN_FILES.metrics), 'utf8'));
     expect(rb).toEqual(ra);

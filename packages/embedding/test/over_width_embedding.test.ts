@@ -42,7 +42,7 @@ describe('over-width embedding (PAPER.md §3)', () => {
     expect(overWidthEmbedding.parseConfig({ use: 'over-width', ...config }, 'embedding', dims)).toEqual(config); // parses back to itself
   });
 
-  it('wide table: H⁰ = E[token] as [N, D\'] with the n segments contiguous', () => {
+  it("wide table: H⁰ = E[token] as [N, D'] with the n segments contiguous", () => {
     const { module, store } = build({ m: 2, n: 6 });
     expect(module.layout).toEqual({ m: 2, n: 6, segmentWidth: 4, width: 24 });
     const table = store.get('embedding.table')!.variable;
@@ -111,7 +111,7 @@ describe('over-width embedding (PAPER.md §3)', () => {
     store.dispose();
   });
 
-  it('with n = m it is the standard embedding (D\' = D, tiable) and runs with the baseline connection and head', () => {
+  it("with n = m it is the standard embedding (D' = D, tiable) and runs with the baseline connection and head", () => {
     const cfg = { vocabSize: 13, dModel: 8, layers: 2, heads: 2, seqLen: 5, ffnHidden: 12, seed: 3 };
     const wide = assembleModel({ ...cfg, embedding: { use: 'over-width', m: 4, n: 4 }, tieEmbeddings: true });
     expect(wide.layout).toEqual({ m: 4, n: 4, segmentWidth: 2, width: 8 });
@@ -132,7 +132,7 @@ describe('over-width embedding (PAPER.md §3)', () => {
 });
 
 describe('{m, n} / {m, r} parsing', () => {
-  it('accepts r and stores n; virtualLayout gives D\' = (n/m)·D', () => {
+  it("accepts r and stores n; virtualLayout gives D' = (n/m)·D", () => {
     const r = new ConfigReader({ m: 8, r: 4 }, 'embedding');
     const width = readVirtualWidth(r, { ...dims, dModel: 64 });
     r.done();

@@ -223,12 +223,18 @@ function staticForward(
     const hT = state.reshape([N, n, db]).transpose([0, 2, 1]).reshape([rows, n]) as tf.Tensor2D;
     const y = tf.matMul(hT, tf.concat([p.read, p.carry], 1) as tf.Tensor2D); // (Aᵀ·H')ᵀ = H'ᵀ·[Å | Â]: [N·d_b, m+n]
     const xT = tf.slice(y, [0, 0], [rows, m]); // (Åᵀ·H')ᵀ: [N·d_b, m]
-    const x = xT.reshape([N, db, m]).transpose([0, 2, 1]).reshape([N, m * db]) as tf.Tensor2D; // X: [N, D]
+    const x = xT
+      .reshape([N, db, m])
+      .transpose([0, 2, 1])
+      .reshape([N, m * db]) as tf.Tensor2D; // X: [N, D]
     const carriedT = tf.slice(y, [0, m], [rows, n]); // (Âᵀ·H')ᵀ: [N·d_b, n]
     const z = sublayer(x); // Z: [N, D]
     const zT = z.reshape([N, m, db]).transpose([0, 2, 1]).reshape([rows, m]) as tf.Tensor2D; // Zᵀ: [N·d_b, m]
     const nextT = tf.add(carriedT, tf.matMul(zT, p.write)); // (Bᵀ·Z + Âᵀ·H')ᵀ: [N·d_b, n]
-    return nextT.reshape([N, db, n]).transpose([0, 2, 1]).reshape([N, n * db]) as tf.Tensor2D; // H'_new: [N, D']
+    return nextT
+      .reshape([N, db, n])
+      .transpose([0, 2, 1])
+      .reshape([N, n * db]) as tf.Tensor2D; // H'_new: [N, D']
   });
 }
 

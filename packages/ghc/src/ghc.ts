@@ -78,7 +78,12 @@ export const ghcConnection: PluginDefinition<'connection', GhcConfig> = {
   create(config, ctx): ConnectionModule {
     checkLayout(ctx.layout, config.m, config.n, ctx.dims.dModel);
     return createGeneralizedHyperConnection(ctx.params, {
-      ...config, dModel: ctx.dims.dModel, dynamic: false, readSegment: (i) => i, scales: { shape: 'matrix', init: 1 }, norm: 'rms',
+      ...config,
+      dModel: ctx.dims.dModel,
+      dynamic: false,
+      readSegment: (i) => i,
+      scales: { shape: 'matrix', init: 1 },
+      norm: 'rms',
     });
   },
 };
@@ -106,12 +111,17 @@ export const dynamicGhcConnection: PluginDefinition<'connection', GhcConfig> = {
   specificationVersion: 'v2',
   kind: 'connection',
   id: 'dynamic-ghc',
-  description: 'dynamic generalized hyper-connections (DGHC): GHC + S⊙tanh(RMSNorm(H\')·W/τ) per token (m, n from the embedding)',
+  description: "dynamic generalized hyper-connections (DGHC): GHC + S⊙tanh(RMSNorm(H')·W/τ) per token (m, n from the embedding)",
   parseConfig: parseGhc,
   create(config, ctx): ConnectionModule {
     checkLayout(ctx.layout, config.m, config.n, ctx.dims.dModel);
     return createGeneralizedHyperConnection(ctx.params, {
-      ...config, dModel: ctx.dims.dModel, dynamic: true, readSegment: (i) => i, scales: { shape: 'matrix', init: 1 }, norm: 'rms',
+      ...config,
+      dModel: ctx.dims.dModel,
+      dynamic: true,
+      readSegment: (i) => i,
+      scales: { shape: 'matrix', init: 1 },
+      norm: 'rms',
     });
   },
 };

@@ -73,8 +73,13 @@ export const hyperConnectionsConnection: PluginDefinition<'connection', HyperCon
     checkLayout(ctx.layout, 1, config.n, ctx.dims.dModel);
     const k = ctx.site.index;
     return createGeneralizedHyperConnection(ctx.params, {
-      m: 1, n: config.n, dModel: ctx.dims.dModel, dynamic: config.dynamic,
-      readSegment: () => k % config.n, scales: { shape: 'scalar', init: 0.01 }, norm: 'layer',
+      m: 1,
+      n: config.n,
+      dModel: ctx.dims.dModel,
+      dynamic: config.dynamic,
+      readSegment: () => k % config.n,
+      scales: { shape: 'scalar', init: 0.01 },
+      norm: 'layer',
     });
   },
 };
@@ -128,8 +133,13 @@ export const fracConnectionsConnection: PluginDefinition<'connection', FracConne
   create(config, ctx): ConnectionModule {
     checkLayout(ctx.layout, config.m, config.m, ctx.dims.dModel);
     return createGeneralizedHyperConnection(ctx.params, {
-      m: config.m, n: config.m, dModel: ctx.dims.dModel, dynamic: config.dynamic,
-      readSegment: (i) => i, scales: { shape: 'matrix', init: 1 }, norm: 'rms',
+      m: config.m,
+      n: config.m,
+      dModel: ctx.dims.dModel,
+      dynamic: config.dynamic,
+      readSegment: (i) => i,
+      scales: { shape: 'matrix', init: 1 },
+      norm: 'rms',
     });
   },
 };
@@ -230,8 +240,7 @@ export const streamSumHead: PluginDefinition<'head', StreamSumHeadConfig> = {
     const unembed = createUnembedding(ctx);
     return {
       // [N, n·D] → [N, n, D] → Σ streams → [N, D] → [N, V]
-      logits: (state) =>
-        tf.tidy(() => unembed.apply(rmsNorm(tf.sum(state.reshape([state.shape[0], streams, D]), 1), gain) as tf.Tensor2D)),
+      logits: (state) => tf.tidy(() => unembed.apply(rmsNorm(tf.sum(state.reshape([state.shape[0], streams, D]), 1), gain) as tf.Tensor2D)),
       flopsPerToken: () => (streams - 1) * D + 4 * D + unembed.flopsPerToken(),
     };
   },
@@ -338,7 +347,7 @@ export interface VirtualWidthOptions {
 export function virtualWidth(opts: VirtualWidthOptions): ConnectionPreset {
   return {
     embedding: { use: 'over-width', m: opts.m, n: opts.n, ...(opts.factorized ? { factorized: true } : {}) },
-    connection: { use: opts.dynamic ?? true ? 'dynamic-ghc' : 'ghc' },
+    connection: { use: (opts.dynamic ?? true) ? 'dynamic-ghc' : 'ghc' },
     head: { use: 'over-width' },
   };
 }

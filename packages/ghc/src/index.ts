@@ -8,12 +8,7 @@
  */
 import { registerPlugin } from '@vwn/core';
 import { dynamicGhcConnection, ghcConnection } from './ghc.js';
-import {
-  fracConnectionsConnection,
-  hyperConnectionsConnection,
-  streamCopiesEmbedding,
-  streamSumHead,
-} from './hyper_connections.js';
+import { fracConnectionsConnection, hyperConnectionsConnection, streamCopiesEmbedding, streamSumHead } from './hyper_connections.js';
 import { overWidthHead } from './over_width_head.js';
 
 for (const def of [
@@ -29,19 +24,8 @@ for (const def of [
 }
 
 export { ghcConnection, dynamicGhcConnection, type GhcConfig } from './ghc.js';
-export {
-  createGeneralizedHyperConnection,
-  checkLayout,
-  type GhcOptions,
-} from './generalized_hyper_connection.js';
-export {
-  dghcReadReference,
-  ghcWriteReference,
-  dghcReference,
-  type DghcParams,
-  type DghcReadResult,
-  type DghcFusedOps,
-} from './reference.js';
+export { createGeneralizedHyperConnection, checkLayout, type GhcOptions } from './generalized_hyper_connection.js';
+export { dghcReadReference, ghcWriteReference, dghcReference, type DghcParams, type DghcReadResult, type DghcFusedOps } from './reference.js';
 export {
   hyperConnectionsConnection,
   fracConnectionsConnection,

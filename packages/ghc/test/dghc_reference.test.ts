@@ -8,9 +8,18 @@ import { createGeneralizedHyperConnection, dghcReference, type DghcParams, type 
 // PAPER.md §5 formulation (dghcReference), values and gradients, on cpu and wasm.
 
 const cases: Array<[string, GhcOptions]> = [
-  ['GHC (rms, matrix scales), m = 2, n = 3', { m: 2, n: 3, dModel: 8, dynamic: true, readSegment: (i) => i, scales: { shape: 'matrix', init: 1 }, norm: 'rms' }],
-  ['GHC (rms, matrix scales), m = 4, n = 16', { m: 4, n: 16, dModel: 16, dynamic: true, readSegment: (i) => i, scales: { shape: 'matrix', init: 1 }, norm: 'rms' }],
-  ['HC (layer norm, scalar scales), m = 2, n = 4', { m: 2, n: 4, dModel: 8, dynamic: true, readSegment: (i) => (i + 1) % 4, scales: { shape: 'scalar', init: 0.01 }, norm: 'layer' }],
+  [
+    'GHC (rms, matrix scales), m = 2, n = 3',
+    { m: 2, n: 3, dModel: 8, dynamic: true, readSegment: (i) => i, scales: { shape: 'matrix', init: 1 }, norm: 'rms' },
+  ],
+  [
+    'GHC (rms, matrix scales), m = 4, n = 16',
+    { m: 4, n: 16, dModel: 16, dynamic: true, readSegment: (i) => i, scales: { shape: 'matrix', init: 1 }, norm: 'rms' },
+  ],
+  [
+    'HC (layer norm, scalar scales), m = 2, n = 4',
+    { m: 2, n: 4, dModel: 8, dynamic: true, readSegment: (i) => (i + 1) % 4, scales: { shape: 'scalar', init: 0.01 }, norm: 'layer' },
+  ],
 ];
 
 afterAll(async () => {
@@ -27,8 +36,13 @@ describe.each(['cpu', 'wasm'] as const)('dynamic GHC on %s matches the plain PAP
     params.forEach((q, i) => q.variable.assign(tf.add(q.variable, tf.randomNormal(q.variable.shape, 0, 0.4, 'float32', 10 + i))));
     const byName = Object.fromEntries(params.map((q) => [q.name.slice('c.'.length), q.variable]));
     const p: DghcParams = {
-      w: byName['dynamic.w']!, gain: byName['dynamic.norm.gain']!, scaleAlpha: byName['dynamic.scale_alpha']!,
-      scaleBeta: byName['dynamic.scale_beta']!, read: byName['read']!, carry: byName['carry']!, write: byName['write']!,
+      w: byName['dynamic.w']!,
+      gain: byName['dynamic.norm.gain']!,
+      scaleAlpha: byName['dynamic.scale_alpha']!,
+      scaleBeta: byName['dynamic.scale_beta']!,
+      read: byName['read']!,
+      carry: byName['carry']!,
+      write: byName['write']!,
       ...(o.norm === 'layer' ? { bias: byName['dynamic.norm.bias']! } : {}),
     };
     const N = 6;

@@ -3,29 +3,11 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  assembleModel,
-  checkGradients,
-  ConfigError,
-  createForwardContext,
-  maxAbsDiff,
-  resolveModelConfig,
-  type Model,
-  type ModelConfig,
-} from '@vwn/core';
+import { assembleModel, checkGradients, ConfigError, createForwardContext, maxAbsDiff, resolveModelConfig, type Model, type ModelConfig } from '@vwn/core';
 import { loadModelFromCheckpoint, saveCheckpoint } from '@vwn/core/node';
 import '@vwn/embedding';
 import { dghcReference, dynamicGhcConnection, ghcConnection, virtualWidth } from '@vwn/ghc';
-import {
-  buildContext,
-  copyParams,
-  firstColumns,
-  isSublayerParam,
-  randomize,
-  setParam,
-  statesOf,
-  tokenIds,
-} from './helpers.js';
+import { buildContext, copyParams, firstColumns, isSublayerParam, randomize, setParam, statesOf, tokenIds } from './helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -44,15 +26,17 @@ function matchingBaseline(model: Model): Model {
   const baseline = assembleModel(baselineConfig);
   copyParams(model, baseline, isSublayerParam);
   const D = dims.dModel;
-  baseline.params.get('embedding.table')!.variable.assign(
-    tf.slice(model.params.get('embedding.table')!.variable, [0, 0], [dims.vocabSize, D]),
-  );
+  baseline.params.get('embedding.table')!.variable.assign(tf.slice(model.params.get('embedding.table')!.variable, [0, 0], [dims.vocabSize, D]));
   return baseline;
 }
 
 describe('GHC reduces to the residual stream at init (PAPER.md §4)', () => {
   it.each([
-    ['ghc', 1], ['ghc', 2], ['ghc', 4], ['dynamic-ghc', 2], ['dynamic-ghc', 4],
+    ['ghc', 1],
+    ['ghc', 2],
+    ['ghc', 4],
+    ['dynamic-ghc', 2],
+    ['dynamic-ghc', 4],
   ] as const)('%s with n = m = %i: carried state equals the residual baseline after every layer', (use, m) => {
     const model = assembleModel(vwn(use, m, m));
     randomize(model, isSublayerParam);
@@ -69,7 +53,11 @@ describe('GHC reduces to the residual stream at init (PAPER.md §4)', () => {
   });
 
   it.each([
-    ['ghc', 2, 3], ['ghc', 4, 8], ['dynamic-ghc', 2, 3], ['dynamic-ghc', 4, 16], ['dynamic-ghc', 1, 4],
+    ['ghc', 2, 3],
+    ['ghc', 4, 8],
+    ['dynamic-ghc', 2, 3],
+    ['dynamic-ghc', 4, 16],
+    ['dynamic-ghc', 1, 4],
   ] as const)('%s with m = %i, n = %i: the first m segments equal the residual baseline after every layer', (use, m, n) => {
     const model = assembleModel(vwn(use, m, n));
     expect(model.layout.width).toBe((n / m) * dims.dModel);
@@ -82,7 +70,12 @@ describe('GHC reduces to the residual stream at init (PAPER.md §4)', () => {
       expect(maxAbsDiff(firstColumns(a[l]!, dims.dModel), b[l]!), `layer ${l}`).toBeLessThan(1e-5);
     }
     // Segment j ≥ m accumulates e_j + Σ_layers Z_{j mod m}: it differs from the read segments.
-    expect(maxAbsDiff(a[dims.layers]!.map((r) => r.slice(m * (dims.dModel / m))), a[0]!.map((r) => r.slice(dims.dModel)))).toBeGreaterThan(0.1);
+    expect(
+      maxAbsDiff(
+        a[dims.layers]!.map((r) => r.slice(m * (dims.dModel / m))),
+        a[0]!.map((r) => r.slice(dims.dModel)),
+      ),
+    ).toBeGreaterThan(0.1);
     [model, baseline].forEach((x) => x.dispose());
     ids.dispose();
   });
@@ -109,18 +102,45 @@ describe('DGHC (PAPER.md §5)', () => {
   it('initializes as PAPER.md §4–5 say, with weight decay only on W', () => {
     const model = assembleModel(vwn('dynamic-ghc', 2, 5));
     const p = (name: string) => model.params.get(`layers.1.ffn_connection.${name}`)!;
-    expect(p('read').variable.arraySync()).toEqual([[1, 0], [0, 1], [0, 0], [0, 0], [0, 0]]); // [I_m; 0]
-    expect(p('carry').variable.arraySync()).toEqual([[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1]]);
-    expect(p('write').variable.arraySync()).toEqual([[1, 0, 1, 0, 1], [0, 1, 0, 1, 0]]); // j mod m == i
+    expect(p('read').variable.arraySync()).toEqual([
+      [1, 0],
+      [0, 1],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]); // [I_m; 0]
+    expect(p('carry').variable.arraySync()).toEqual([
+      [1, 0, 0, 0, 0],
+      [0, 1, 0, 0, 0],
+      [0, 0, 1, 0, 0],
+      [0, 0, 0, 1, 0],
+      [0, 0, 0, 0, 1],
+    ]);
+    expect(p('write').variable.arraySync()).toEqual([
+      [1, 0, 1, 0, 1],
+      [0, 1, 0, 1, 0],
+    ]); // j mod m == i
     expect(p('dynamic.w').variable.shape).toEqual([4, 2 * 2 + 5]); // one packed d_b × (2m+n)
-    expect(p('dynamic.w').variable.dataSync().every((x) => x === 0)).toBe(true);
+    expect(
+      p('dynamic.w')
+        .variable.dataSync()
+        .every((x) => x === 0),
+    ).toBe(true);
     expect(p('dynamic.scale_alpha').variable.shape).toEqual([5, 7]);
     expect(p('dynamic.scale_beta').variable.shape).toEqual([2, 5]);
     expect(p('dynamic.norm.gain').variable.shape).toEqual([4]);
     for (const name of ['dynamic.scale_alpha', 'dynamic.scale_beta', 'dynamic.norm.gain']) {
-      expect(p(name).variable.dataSync().every((x) => x === 1), name).toBe(true);
+      expect(
+        p(name)
+          .variable.dataSync()
+          .every((x) => x === 1),
+        name,
+      ).toBe(true);
     }
-    const decayed = model.params.list().filter((q) => q.name.includes('_connection.') && q.decay).map((q) => q.name);
+    const decayed = model.params
+      .list()
+      .filter((q) => q.name.includes('_connection.') && q.decay)
+      .map((q) => q.name);
     expect(decayed).toEqual(Array.from({ length: 2 * dims.layers }, (_, i) => `layers.${i >> 1}.${i % 2 ? 'ffn' : 'mixer'}_connection.dynamic.w`));
     model.dispose();
   });
@@ -133,13 +153,19 @@ describe('DGHC (PAPER.md §5)', () => {
     // Sublayer gradients are core's (checked there); these are the embedding's, connections' and head's.
     // eps 1e-3: the read matrix has strong curvature here (numeric → analytic quadratically as eps shrinks).
     const params = model.params.list().filter((p) => !isSublayerParam(p.name));
-    const checks = checkGradients(() => model.loss(rows, { training: true }).total, params.map((p) => p.variable), { eps: 1e-3 });
+    const checks = checkGradients(
+      () => model.loss(rows, { training: true }).total,
+      params.map((p) => p.variable),
+      { eps: 1e-3 },
+    );
     for (const [i, c] of checks.entries()) {
       expect(c.relError, `${params[i]!.name}: analytic ${c.analytic} numeric ${c.numeric}`).toBeLessThan(2e-2);
       expect(Math.abs(c.analytic), params[i]!.name).toBeGreaterThan(1e-4);
     }
     const names = params.map((p) => p.name);
-    const conn = ['read', 'carry', 'write'].concat(use === 'dynamic-ghc' ? ['dynamic.w', 'dynamic.scale_alpha', 'dynamic.scale_beta', 'dynamic.norm.gain'] : []);
+    const conn = ['read', 'carry', 'write'].concat(
+      use === 'dynamic-ghc' ? ['dynamic.w', 'dynamic.scale_alpha', 'dynamic.scale_beta', 'dynamic.norm.gain'] : [],
+    );
     expect(names).toEqual(expect.arrayContaining(conn.map((n) => `layers.1.mixer_connection.${n}`)));
     rows.dispose();
     model.dispose();
@@ -168,29 +194,53 @@ describe('memory', () => {
   });
 });
 
-describe('hand-computed example, m = 2, n = 3, d_b = 2 (D = 4, D\' = 6)', () => {
+describe("hand-computed example, m = 2, n = 3, d_b = 2 (D = 4, D' = 6)", () => {
   // Token 0: H' rows s0 = [1, 2], s1 = [3, 4], s2 = [5, 6]; token 1: −H'.
   // Å = [[1, 0], [0, 1], [1, 2]]:      X0 = s0 + s2 = [6, 8], X1 = s1 + 2·s2 = [13, 16]
   // T(x) = x / 2:                      Z0 = [3, 4], Z1 = [6.5, 8]
   // Â = [[1, 0, 0], [0, 2, 0], [1, 0, 1]]: C0 = s0 + s2 = [6, 8], C1 = 2·s1 = [6, 8], C2 = s2 = [5, 6]
   // B = [[1, 0, 1], [0, 1, 2]]:        W0 = Z0 = [3, 4], W1 = Z1 = [6.5, 8], W2 = Z0 + 2·Z1 = [16, 20]
   // H'_new = C + W = [[9, 12], [12.5, 16], [21, 26]]
-  const state = [[1, 2, 3, 4, 5, 6], [-1, -2, -3, -4, -5, -6]];
-  const expectedX = [[6, 8, 13, 16], [-6, -8, -13, -16]];
-  const expectedNext = [[9, 12, 12.5, 16, 21, 26], [-9, -12, -12.5, -16, -21, -26]];
+  const state = [
+    [1, 2, 3, 4, 5, 6],
+    [-1, -2, -3, -4, -5, -6],
+  ];
+  const expectedX = [
+    [6, 8, 13, 16],
+    [-6, -8, -13, -16],
+  ];
+  const expectedNext = [
+    [9, 12, 12.5, 16, 21, 26],
+    [-9, -12, -12.5, -16, -21, -26],
+  ];
 
   it.each([ghcConnection, dynamicGhcConnection])('$id: read, carry and write match element by element', (def) => {
     const ctx = buildContext({ dModel: 4 }, { m: 2, n: 3, segmentWidth: 2, width: 6 });
     const conn = def.create({ m: 2, n: 3 }, ctx);
-    setParam(ctx, 'read', [[1, 0], [0, 1], [1, 2]]);
-    setParam(ctx, 'carry', [[1, 0, 0], [0, 2, 0], [1, 0, 1]]);
-    setParam(ctx, 'write', [[1, 0, 1], [0, 1, 2]]);
+    setParam(ctx, 'read', [
+      [1, 0],
+      [0, 1],
+      [1, 2],
+    ]);
+    setParam(ctx, 'carry', [
+      [1, 0, 0],
+      [0, 2, 0],
+      [1, 0, 1],
+    ]);
+    setParam(ctx, 'write', [
+      [1, 0, 1],
+      [0, 1, 2],
+    ]);
     let seen: number[][] = [];
     const before = tf.memory().numTensors;
-    const next = conn.apply(tf.tensor2d(state), (x) => {
-      seen = x.arraySync();
-      return tf.div(x, 2);
-    }, createForwardContext(1, 2, false));
+    const next = conn.apply(
+      tf.tensor2d(state),
+      (x) => {
+        seen = x.arraySync();
+        return tf.div(x, 2);
+      },
+      createForwardContext(1, 2, false),
+    );
     expect(seen).toEqual(expectedX);
     expect(next.arraySync()).toEqual(expectedNext);
     next.dispose();
@@ -202,20 +252,48 @@ describe('hand-computed example, m = 2, n = 3, d_b = 2 (D = 4, D\' = 6)', () => 
   it('dynamic-ghc with W ≠ 0 matches PAPER.md §5 computed token by token', () => {
     const ctx = buildContext({ dModel: 4 }, { m: 2, n: 3, segmentWidth: 2, width: 6 });
     const conn = dynamicGhcConnection.create({ m: 2, n: 3 }, ctx);
-    const A0 = [[1, 0, 0.5, 0, 0], [0, 1, 0, 2, 0], [1, 2, 1, 0, 1]]; // [Å | Â]
-    const B0 = [[1, 0, 1], [0, 1, 2]];
-    const W = [[0.3, -0.2, 0.5, 0.1, -0.4, 0.7, 0.2], [-0.6, 0.4, 0.1, 0.9, 0.3, -0.5, 0.8]]; // [W_α | W_β]: 2 × 7
-    const Sa = [[1, 0.5, 2, 1, 1], [0.3, 1, 1, 1.5, 1], [1, 1, 0.7, 1, 2]];
-    const Sb = [[0.5, 1, 1.5], [2, 1, 0.25]];
+    const A0 = [
+      [1, 0, 0.5, 0, 0],
+      [0, 1, 0, 2, 0],
+      [1, 2, 1, 0, 1],
+    ]; // [Å | Â]
+    const B0 = [
+      [1, 0, 1],
+      [0, 1, 2],
+    ];
+    const W = [
+      [0.3, -0.2, 0.5, 0.1, -0.4, 0.7, 0.2],
+      [-0.6, 0.4, 0.1, 0.9, 0.3, -0.5, 0.8],
+    ]; // [W_α | W_β]: 2 × 7
+    const Sa = [
+      [1, 0.5, 2, 1, 1],
+      [0.3, 1, 1, 1.5, 1],
+      [1, 1, 0.7, 1, 2],
+    ];
+    const Sb = [
+      [0.5, 1, 1.5],
+      [2, 1, 0.25],
+    ];
     const g = [1.5, 0.8];
-    setParam(ctx, 'read', A0.map((r) => r.slice(0, 2)));
-    setParam(ctx, 'carry', A0.map((r) => r.slice(2)));
+    setParam(
+      ctx,
+      'read',
+      A0.map((r) => r.slice(0, 2)),
+    );
+    setParam(
+      ctx,
+      'carry',
+      A0.map((r) => r.slice(2)),
+    );
     setParam(ctx, 'write', B0);
     setParam(ctx, 'dynamic.w', W);
     setParam(ctx, 'dynamic.scale_alpha', Sa);
     setParam(ctx, 'dynamic.scale_beta', Sb);
     setParam(ctx, 'dynamic.norm.gain', g);
-    const input = [[1, 2, 3, 4, 5, 6], [0.5, -1, 2, 0, -3, 1]];
+    const input = [
+      [1, 2, 3, 4, 5, 6],
+      [0.5, -1, 2, 0, -3, 1],
+    ];
     const T = (x: number[]) => x.map((v, i) => v * (i + 1) - 1); // any per-token sublayer
     const next = conn.apply(tf.tensor2d(input), (x) => tf.sub(tf.mul(x, tf.tensor1d([1, 2, 3, 4])), 1), createForwardContext(1, 2, false));
 
@@ -244,7 +322,15 @@ describe('hand-computed example, m = 2, n = 3, d_b = 2 (D = 4, D\' = 6)', () => 
     const viaReference = dghcReference(
       tf.tensor2d(input),
       (x) => tf.sub(tf.mul(x, tf.tensor1d([1, 2, 3, 4])), 1),
-      { w: v('dynamic.w'), gain: v('dynamic.norm.gain'), scaleAlpha: v('dynamic.scale_alpha'), scaleBeta: v('dynamic.scale_beta'), read: v('read'), carry: v('carry'), write: v('write') },
+      {
+        w: v('dynamic.w'),
+        gain: v('dynamic.norm.gain'),
+        scaleAlpha: v('dynamic.scale_alpha'),
+        scaleBeta: v('dynamic.scale_beta'),
+        read: v('read'),
+        carry: v('carry'),
+        write: v('write'),
+      },
       { m: 2, n: 3 },
     );
     expect(maxAbsDiff(viaReference.arraySync(), expected) / scale).toBeLessThan(1e-6);
@@ -254,7 +340,14 @@ describe('hand-computed example, m = 2, n = 3, d_b = 2 (D = 4, D\' = 6)', () => 
 });
 
 describe('accounting (PAPER.md §9)', () => {
-  const settings = [[2, 3], [8, 16], [8, 32], [8, 64], [4, 8], [16, 64]] as const;
+  const settings = [
+    [2, 3],
+    [8, 16],
+    [8, 32],
+    [8, 64],
+    [4, 8],
+    [16, 64],
+  ] as const;
   const small = { vocabSize: 16, dModel: 32, layers: 1, heads: 2, seqLen: 4, ffnHidden: 8 };
   it.each(settings)('m = %i, n = %i: GHC FLOPs equal the cost model', (m, n) => {
     const D = small.dModel;
@@ -299,11 +392,27 @@ describe('accounting (PAPER.md §9)', () => {
 describe('config errors name the field', () => {
   const bad = (cfg: Partial<ModelConfig>) => () => assembleModel({ ...dims, ...cfg } as ModelConfig);
   it.each([
-    [{ embedding: { use: 'over-width', m: 8, n: 16 }, connection: { use: 'ghc', m: 8, n: 8 } }, 'connection.n', /says m = 8, n = 8 but the embedding makes m = 8, n = 16; .*delete "m", "n" and "r" from "connection"/],
-    [{ embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 8, n: 16 } }, 'connection.m', /says m = 8, n = 16 but the embedding makes m = 4, n = 16/],
-    [{ embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 4, r: 2 } }, 'connection.r', /says m = 4, n = 8 but the embedding makes m = 4, n = 16/],
+    [
+      { embedding: { use: 'over-width', m: 8, n: 16 }, connection: { use: 'ghc', m: 8, n: 8 } },
+      'connection.n',
+      /says m = 8, n = 8 but the embedding makes m = 8, n = 16; .*delete "m", "n" and "r" from "connection"/,
+    ],
+    [
+      { embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 8, n: 16 } },
+      'connection.m',
+      /says m = 8, n = 16 but the embedding makes m = 4, n = 16/,
+    ],
+    [
+      { embedding: { use: 'over-width', m: 4, n: 16 }, connection: { use: 'dynamic-ghc', m: 4, r: 2 } },
+      'connection.r',
+      /says m = 4, n = 8 but the embedding makes m = 4, n = 16/,
+    ],
     [{ connection: { use: 'dynamic-ghc', m: 2, n: 4 } }, 'connection.n', /the embedding makes m = 1, n = 1/],
-    [{ embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'residual' } }, 'connection.use', /"residual" needs a carried state of width D = 8, .*D' = 16; use a connection that reads a wide state/],
+    [
+      { embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'residual' } },
+      'connection.use',
+      /"residual" needs a carried state of width D = 8, .*D' = 16; use a connection that reads a wide state/,
+    ],
     [{ connection: { use: 'ghc', m: 3, n: 3 } }, 'connection.m', /must divide dModel = 8/],
     [{ connection: { use: 'ghc', m: 4, r: 1.3 } }, 'connection.r', /m·r = 4·1.3 = 5.2 must be an integer/],
     [{ connection: { use: 'ghc', m: 4, n: 2 } }, 'connection.n', /must be >= m = 4/],
@@ -330,7 +439,9 @@ describe('config errors name the field', () => {
     expect(preset).toEqual(v2);
     expect(resolveModelConfig(v2).resolvedConfig).toEqual(v2); // parses back to itself
     expect(virtualWidth({ m: 4, n: 8, dynamic: false })).toEqual({
-      embedding: { use: 'over-width', m: 4, n: 8 }, connection: { use: 'ghc' }, head: { use: 'over-width' },
+      embedding: { use: 'over-width', m: 4, n: 8 },
+      connection: { use: 'ghc' },
+      head: { use: 'over-width' },
     });
     expect(resolveModelConfig({ ...dims, connection: { use: 'ghc' } }).resolvedConfig.connection).toEqual({ use: 'ghc', m: 1, n: 1 });
   });
@@ -338,11 +449,15 @@ describe('config errors name the field', () => {
   it('a checkpoint written by specification v1 (resolved config repeats m, n) loads to the same logits', async () => {
     // What a v1 run stored: every section resolved, the connection with its own m and n.
     const v1Resolved = {
-      ...dims, tieEmbeddings: false, seed: 3,
+      ...dims,
+      tieEmbeddings: false,
+      seed: 3,
       embedding: { use: 'over-width', m: 2, n: 4, factorized: false, initStd: 0.02 },
       connection: { use: 'dynamic-ghc', m: 2, n: 4 },
-      mixer: { use: 'attention', ropeBase: 10000 }, ffn: { use: 'swiglu', hidden: 12 },
-      head: { use: 'over-width', groupNorm: true }, objectives: [],
+      mixer: { use: 'attention', ropeBase: 10000 },
+      ffn: { use: 'swiglu', hidden: 12 },
+      head: { use: 'over-width', groupNorm: true },
+      objectives: [],
     };
     const written = assembleModel(v1Resolved);
     const dir = await mkdtemp(join(tmpdir(), 'vwn-v1-'));

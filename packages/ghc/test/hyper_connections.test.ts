@@ -61,15 +61,22 @@ describe('Hyper-Connections preset (PAPER.md §11)', () => {
     expect(ctx.params.store.get('c.read')!.variable.arraySync()).toEqual([[0], [1]]); // e_{3 mod 2}
     if (dynamic) {
       const a = Math.atanh(0.5) * Math.sqrt(2); // τ = sqrt(D/m) = sqrt(2)
-      setParam(ctx, 'dynamic.w', [[0, 0, 0, 0], [a, 0, 0, a]]); // columns: read, carry₀, carry₁ | write
+      setParam(ctx, 'dynamic.w', [
+        [0, 0, 0, 0],
+        [a, 0, 0, a],
+      ]); // columns: read, carry₀, carry₁ | write
       setParam(ctx, 'dynamic.scale_alpha', [0.2]);
       setParam(ctx, 'dynamic.scale_beta', [0.4]);
     }
     let seen: number[][] = [];
-    const next = conn.apply(tf.tensor2d([[1, 2, 3, 4]]), (x) => {
-      seen = x.arraySync();
-      return tf.div(x, 2);
-    }, createForwardContext(1, 1, false));
+    const next = conn.apply(
+      tf.tensor2d([[1, 2, 3, 4]]),
+      (x) => {
+        seen = x.arraySync();
+        return tf.div(x, 2);
+      },
+      createForwardContext(1, 1, false),
+    );
     expect(maxAbsDiff(seen, [expectedX])).toBeLessThan(1e-5);
     expect(maxAbsDiff(next.arraySync(), [expected])).toBeLessThan(1e-5);
     next.dispose();
@@ -82,7 +89,12 @@ describe('Hyper-Connections preset (PAPER.md §11)', () => {
     model.params.get('head.norm.gain')!.variable.assign(tf.randomNormal([8], 1, 0.3, 'float32', 2));
     const got = model.head.logits(state, createForwardContext(1, 3, false));
     const summed = tf.add(tf.slice(state, [0, 0], [3, 8]), tf.slice(state, [0, 8], [3, 8]));
-    const want = tf.matMul(rmsNorm(summed, model.params.get('head.norm.gain')!.variable) as tf.Tensor2D, model.params.get('head.unembed')!.variable, false, true);
+    const want = tf.matMul(
+      rmsNorm(summed, model.params.get('head.norm.gain')!.variable) as tf.Tensor2D,
+      model.params.get('head.unembed')!.variable,
+      false,
+      true,
+    );
     expect(maxAbsDiff(got.arraySync(), want.arraySync() as number[][])).toBeLessThan(1e-6);
     expect(model.accounting().find((r) => r.component === 'head')!.flopsPerToken).toBe(8 + 4 * 8 + 2 * 8 * 13);
     tf.dispose([state, got, summed, want]);
@@ -93,10 +105,17 @@ describe('Hyper-Connections preset (PAPER.md §11)', () => {
     const model = assembleModel({ ...dims, vocabSize: 11, ...hyperConnections({ n: 2 }) });
     randomize(model, () => true, 0.4, 31);
     // HC's scalar scales start at 0.01; larger ones make their gradients resolvable in float32.
-    model.params.list().filter((p) => /scale_(alpha|beta)$/.test(p.name)).forEach((p, i) => p.variable.assign(tf.tensor1d([0.5 + 0.1 * i])));
+    model.params
+      .list()
+      .filter((p) => /scale_(alpha|beta)$/.test(p.name))
+      .forEach((p, i) => p.variable.assign(tf.tensor1d([0.5 + 0.1 * i])));
     const rows = tokenIds(2, 6, 11, 5);
     const params = model.params.list().filter((p) => !isSublayerParam(p.name));
-    const checks = checkGradients(() => model.loss(rows, { training: true }).total, params.map((p) => p.variable), { eps: 3e-3 });
+    const checks = checkGradients(
+      () => model.loss(rows, { training: true }).total,
+      params.map((p) => p.variable),
+      { eps: 3e-3 },
+    );
     for (const [i, c] of checks.entries()) {
       expect(c.relError, `${params[i]!.name}: analytic ${c.analytic} numeric ${c.numeric}`).toBeLessThan(2e-2);
     }
@@ -126,7 +145,9 @@ describe('Frac-Connections preset (n = m)', () => {
     const b = statesOf(baseline, ids);
     for (let l = 0; l <= dims.layers; l++) expect(maxAbsDiff(a[l]!, b[l]!)).toBeLessThan(1e-5);
     const conn = model.accounting().find((r) => r.component === 'layers.0.mixer_connection')!;
-    const D = dims.dModel, m = 4, n = 4;
+    const D = dims.dModel,
+      m = 4,
+      n = 4;
     expect(conn.flopsPerToken).toBe(4 * D + 2 * (2 * m + n) * D + 2 * (m + n) * D + 2 * n * D);
     [model, baseline].forEach((x) => x.dispose());
     ids.dispose();

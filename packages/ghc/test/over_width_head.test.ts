@@ -53,7 +53,8 @@ describe('over-width head (PAPER.md §6)', () => {
     const state = tf.add(tf.randomNormal([4, wide], 0, 1, 'float32', 6), tf.linspace(0, 3, wide)) as tf.Tensor2D;
     const got = model.head.logits(state, createForwardContext(1, 4, false));
     expect(maxAbsDiff(got.arraySync(), referenceLogits(model, state, groups))).toBeLessThan(1e-5);
-    const D = dims.dModel, V = dims.vocabSize;
+    const D = dims.dModel,
+      V = dims.vocabSize;
     expect(model.accounting().find((r) => r.component === 'head')!.flopsPerToken).toBe((groups ? 6 * wide : 0) + 2 * wide * D + 4 * D + 2 * D * V);
     tf.dispose([state, got]);
     model.dispose();
@@ -69,9 +70,17 @@ describe('over-width head (PAPER.md §6)', () => {
 
 describe('training smoke test', () => {
   it('a tiny over-width + dynamic-ghc model learns a learnable sequence in 30 AdamW steps', () => {
-    const V = 16, T = 8, B = 8;
+    const V = 16,
+      T = 8,
+      B = 8;
     const model = assembleModel({
-      vocabSize: V, dModel: 16, layers: 2, heads: 2, seqLen: T, ffnHidden: 32, seed: 1,
+      vocabSize: V,
+      dModel: 16,
+      layers: 2,
+      heads: 2,
+      seqLen: T,
+      ffnHidden: 32,
+      seed: 1,
       embedding: { use: 'over-width', m: 4, n: 8 },
       connection: { use: 'dynamic-ghc', m: 4, n: 8 },
     });
@@ -105,7 +114,12 @@ describe('training smoke test', () => {
     const last = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
     expect(last).toBeLessThan(0.5 * losses[0]!);
     // The dynamic branch and the static GHC matrices were trained too.
-    expect(model.params.get('layers.1.ffn_connection.dynamic.w')!.variable.dataSync().some((x) => x !== 0)).toBe(true);
+    expect(
+      model.params
+        .get('layers.1.ffn_connection.dynamic.w')!
+        .variable.dataSync()
+        .some((x) => x !== 0),
+    ).toBe(true);
     expect(Array.from(model.params.get('layers.1.ffn_connection.read')!.variable.dataSync())).not.toEqual(readAtInit);
     opt.dispose();
     model.dispose();

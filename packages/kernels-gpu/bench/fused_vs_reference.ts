@@ -11,11 +11,24 @@ import { dghcReadReference, ghcWriteReference } from '@vwn/ghc';
 
 import { dghcRead, ghcWrite, registerGpuKernels, useWebGpu } from '../src/node.js';
 
-const [N, m, n, db] = (process.argv.slice(2).map(Number).filter((x) => x > 0).concat([512, 8, 32, 16])).slice(0, 4) as [number, number, number, number];
+const [N, m, n, db] = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((x) => x > 0)
+  .concat([512, 8, 32, 16])
+  .slice(0, 4) as [number, number, number, number];
 const { adapter } = await useWebGpu();
 const rnd = (shape: number[], s = 0.5) => tf.randomUniform(shape, -s, s, 'float32', 1);
 const state = rnd([N, n * db], 2);
-const p = { w: rnd([db, 2 * m + n]), gain: tf.ones([db]), scaleAlpha: tf.ones([n, m + n]), scaleBeta: tf.ones([m, n]), read: rnd([n, m]), carry: rnd([n, n]), write: rnd([m, n]) };
+const p = {
+  w: rnd([db, 2 * m + n]),
+  gain: tf.ones([db]),
+  scaleAlpha: tf.ones([n, m + n]),
+  scaleBeta: tf.ones([m, n]),
+  read: rnd([n, m]),
+  carry: rnd([n, n]),
+  write: rnd([m, n]),
+};
 const w1 = rnd([m * db, m * db], 0.2);
 
 function step(fused: boolean, s: tf.Tensor, w: tf.Tensor): tf.Scalar {
@@ -54,7 +67,9 @@ const upd = rnd([N * 4, 64]);
 await time(`scatter-add (deterministic) ${N * 4}x64 -> ${V}`, () => tf.unsortedSegmentSum(upd, ids, V));
 const ours = tf.getKernel('UnsortedSegmentSum', 'webgpu')!;
 tf.unregisterKernel('UnsortedSegmentSum', 'webgpu');
-const { unsortedSegmentSumConfig } = (await import('@tensorflow/tfjs-backend-webgpu/dist/kernels/UnsortedSegmentSum.js')) as { unsortedSegmentSumConfig: tf.KernelConfig };
+const { unsortedSegmentSumConfig } = (await import('@tensorflow/tfjs-backend-webgpu/dist/kernels/UnsortedSegmentSum.js')) as {
+  unsortedSegmentSumConfig: tf.KernelConfig;
+};
 tf.registerKernel(unsortedSegmentSumConfig);
 await time(`scatter-add (tfjs atomic) ${N * 4}x64 -> ${V}`, () => tf.unsortedSegmentSum(upd, ids, V));
 tf.unregisterKernel('UnsortedSegmentSum', 'webgpu');

@@ -41,18 +41,27 @@ const log = (s: string) => console.log(`[${((performance.now() - t0) / 1000).toF
 const { adapter } = await useWebGpu({ log });
 const device = (tf.backend() as unknown as { device: { limits: Record<string, number>; features: Set<string> } }).device;
 const driver = (tf.backend() as unknown as { adapterInfo?: unknown }).adapterInfo;
-log(`adapter: ${JSON.stringify(adapter)} ${JSON.stringify(driver)}; subgroups: ${device.features.has('subgroups')}; maxStorageBuffersPerShaderStage: ${device.limits['maxStorageBuffersPerShaderStage']}`);
+log(
+  `adapter: ${JSON.stringify(adapter)} ${JSON.stringify(driver)}; subgroups: ${device.features.has('subgroups')}; maxStorageBuffersPerShaderStage: ${device.limits['maxStorageBuffersPerShaderStage']}`,
+);
 
 // 2. Fused vs reference on this GPU: value and gradients of sum(f(x)·w).
 const lcg = (size: number, seed: number, scale = 1) => {
   const out = new Float32Array(size);
   let s = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < size; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = ((s / 2 ** 32) * 2 - 1) * scale; }
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
+  }
   return out;
 };
 const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let d = 0, s = 1e-6;
-  for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i]! - b[i]!)); s = Math.max(s, Math.abs(b[i]!)); }
+  let d = 0,
+    s = 1e-6;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    s = Math.max(s, Math.abs(b[i]!));
+  }
   return d / s;
 };
 const saved = { nn: getFusedOps<object>('nn')!, adamw: getFusedOps<object>('adamw')! };
@@ -61,19 +70,52 @@ const setFused = (on: boolean) => {
   registerFusedOps('adamw', on ? saved.adamw : {}, on ? ['webgpu'] : []);
 };
 const T = 77;
-const mask = tf.keep(tf.tensor2d(Float32Array.from({ length: T * T }, (_, k) => (k % T > Math.floor(k / T) ? -1e9 : 0)), [T, T]));
+const mask = tf.keep(
+  tf.tensor2d(
+    Float32Array.from({ length: T * T }, (_, k) => (k % T > Math.floor(k / T) ? -1e9 : 0)),
+    [T, T],
+  ),
+);
 const cases: Array<[string, number[][], (...x: tf.Tensor[]) => tf.Tensor]> = [
   ['rmsNorm', [[300, 257], [257]], (x, g) => rmsNorm(x!, g!, 1e-6)],
   ['causalSoftmax', [[2, 3, T, T]], (s) => (fusedNn()?.causalSoftmax ? fusedNn()!.causalSoftmax!(s!, 0.125) : tf.softmax(tf.add(tf.mul(s!, 0.125), mask)))],
-  ['crossEntropy', [[300, 257]], (l) => crossEntropy(l as tf.Tensor2D, tf.tensor1d(Int32Array.from({ length: 300 }, (_, i) => (i * 7) % 257), 'int32'), null)],
-  ['swiglu', [[300, 129], [300, 129]], (a, b) => (fusedNn()?.swiglu ? fusedNn()!.swiglu!(a!, b!) : tf.mul(tf.mul(a!, tf.sigmoid(a!)), b!))],
+  [
+    'crossEntropy',
+    [[300, 257]],
+    (l) =>
+      crossEntropy(
+        l as tf.Tensor2D,
+        tf.tensor1d(
+          Int32Array.from({ length: 300 }, (_, i) => (i * 7) % 257),
+          'int32',
+        ),
+        null,
+      ),
+  ],
+  [
+    'swiglu',
+    [
+      [300, 129],
+      [300, 129],
+    ],
+    (a, b) => (fusedNn()?.swiglu ? fusedNn()!.swiglu!(a!, b!) : tf.mul(tf.mul(a!, tf.sigmoid(a!)), b!)),
+  ],
   ['globalGradNorm', [[1000, 33], [257], [7, 7]], (...g) => globalGradNorm(g)],
 ];
 const correctness: Record<string, { error: number; dispatchesFused: number; dispatchesReference: number }> = {};
 for (const [name, shapes, f] of cases) {
   const run = async (fused: boolean) => {
     setFused(fused);
-    const xs = shapes.map((s, i) => tf.tensor(lcg(s.reduce((a, b) => a * b, 1), 3 + i, 2), s));
+    const xs = shapes.map((s, i) =>
+      tf.tensor(
+        lcg(
+          s.reduce((a, b) => a * b, 1),
+          3 + i,
+          2,
+        ),
+        s,
+      ),
+    );
     await Promise.all(xs.map((x) => x.data()));
     const c0 = gpuCounters();
     const y = f(...xs);
@@ -86,7 +128,11 @@ for (const [name, shapes, f] of cases) {
   };
   const ref = await run(false);
   const fused = await run(true);
-  correctness[name] = { error: Math.max(...fused.out.map((v, i) => rel(v, ref.out[i]!))), dispatchesFused: fused.dispatches, dispatchesReference: ref.dispatches };
+  correctness[name] = {
+    error: Math.max(...fused.out.map((v, i) => rel(v, ref.out[i]!))),
+    dispatchesFused: fused.dispatches,
+    dispatchesReference: ref.dispatches,
+  };
 }
 log(`fused vs reference (max relative error of value and gradients; forward dispatches): ${JSON.stringify(correctness)}`);
 
@@ -96,9 +142,26 @@ log(`peak matMul ${peakN}³: ${peak.toFixed(1)} GFLOP/s`);
 
 // 4. Training steps (results saved after each, so a time-out keeps what was measured).
 function save(): void {
-  writeFileSync(env['GPU_CHECK_OUT'] ?? 'gpu-check.json', JSON.stringify({ adapter, smoke, maxStorageBuffersPerShaderStage: device.limits['maxStorageBuffersPerShaderStage'], correctness, peakN, peak, rows }, null, 2) + '\n');
+  writeFileSync(
+    env['GPU_CHECK_OUT'] ?? 'gpu-check.json',
+    JSON.stringify(
+      { adapter, smoke, maxStorageBuffersPerShaderStage: device.limits['maxStorageBuffersPerShaderStage'], correctness, peakN, peak, rows },
+      null,
+      2,
+    ) + '\n',
+  );
 }
-interface Row { config: string; fused: boolean; batch: number; ms: number; gflops: number; util: number; counts: GpuCounters; loss: number; steps: number }
+interface Row {
+  config: string;
+  fused: boolean;
+  batch: number;
+  ms: number;
+  gflops: number;
+  util: number;
+  counts: GpuCounters;
+  loss: number;
+  steps: number;
+}
 const rows: Row[] = [];
 for (const name of configs) {
   const cfg = BENCH_CONFIGS.find((c) => c.name === name);
@@ -133,20 +196,26 @@ for (const name of configs) {
     const gflops = runner.flopsPerStep / (ms * 1e6);
     rows.push({ config: name, fused, batch, ms, gflops, util: gflops / peak, counts, loss, steps: times.length });
     save();
-    log(`${name} ${fused ? 'fused' : 'reference'} (submit batch ${batch}): ${ms.toFixed(1)} ms/step, ${gflops.toFixed(1)} GFLOP/s (${((100 * gflops) / peak).toFixed(1)} % of the matMul peak), ${counts.dispatches} dispatches, ${counts.submits} submits, ${counts.reads} reads/step, loss ${loss.toFixed(4)}`);
+    log(
+      `${name} ${fused ? 'fused' : 'reference'} (submit batch ${batch}): ${ms.toFixed(1)} ms/step, ${gflops.toFixed(1)} GFLOP/s (${((100 * gflops) / peak).toFixed(1)} % of the matMul peak), ${counts.dispatches} dispatches, ${counts.submits} submits, ${counts.reads} reads/step, loss ${loss.toFixed(4)}`,
+    );
     runner.dispose();
   }
 }
 setFused(true);
 tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', 64);
 
-const table = () => [
-  `adapter: ${adapter.name}; peak matMul ${peakN}³ = ${peak.toFixed(1)} GFLOP/s`,
-  '',
-  '| config | ops | submit batch | step ms (median) | timed steps | GFLOP/s | % of matMul peak | dispatches | submits | reads | bytes read | buffers created |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.config} | ${r.fused ? 'fused' : 'tfjs'} | ${r.batch} | ${r.ms.toFixed(1)} | ${r.steps} | ${r.gflops.toFixed(1)} | ${(100 * r.util).toFixed(1)} % | ${r.counts.dispatches} | ${r.counts.submits} | ${r.counts.reads} | ${r.counts.bytesRead} | ${r.counts.buffersCreated} |`),
-].join('\n');
+const table = () =>
+  [
+    `adapter: ${adapter.name}; peak matMul ${peakN}³ = ${peak.toFixed(1)} GFLOP/s`,
+    '',
+    '| config | ops | submit batch | step ms (median) | timed steps | GFLOP/s | % of matMul peak | dispatches | submits | reads | bytes read | buffers created |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map(
+      (r) =>
+        `| ${r.config} | ${r.fused ? 'fused' : 'tfjs'} | ${r.batch} | ${r.ms.toFixed(1)} | ${r.steps} | ${r.gflops.toFixed(1)} | ${(100 * r.util).toFixed(1)} % | ${r.counts.dispatches} | ${r.counts.submits} | ${r.counts.reads} | ${r.counts.bytesRead} | ${r.counts.buffersCreated} |`,
+    ),
+  ].join('\n');
 console.log('\n' + table());
 save();
 process.exit(0);

@@ -59,8 +59,6 @@ core.registerBackendProvider('webgpu', webgpuBackend);
 // Offer the fused DGHC ops to @vwn/ghc (used while the webgpu backend is active).
 core.registerFusedOps('dghc', { dghcRead, ghcWrite }, ['webgpu']);
 
-
-
 /**
  * The fused-op groups offered to @vwn/core on `webgpu` (issue #17). All by
  * default; env `VWN_WEBGPU_FUSED` picks a subset (comma-separated, or `none`)
@@ -80,7 +78,8 @@ function enabledGroups(): Set<string> {
   if (raw === undefined || raw.trim() === '' || raw === 'all') return new Set(FUSED_OP_GROUPS);
   const picked = raw === 'none' ? [] : raw.split(',').map((s) => s.trim());
   const bad = picked.filter((g) => !(FUSED_OP_GROUPS as readonly string[]).includes(g));
-  if (bad.length > 0) throw new Error(`VWN_WEBGPU_FUSED: unknown group(s) ${bad.join(', ')}; allowed: all, none, or a comma list of ${FUSED_OP_GROUPS.join(', ')}`);
+  if (bad.length > 0)
+    throw new Error(`VWN_WEBGPU_FUSED: unknown group(s) ${bad.join(', ')}; allowed: all, none, or a comma list of ${FUSED_OP_GROUPS.join(', ')}`);
   return new Set(picked);
 }
 

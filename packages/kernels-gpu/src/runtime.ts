@@ -25,7 +25,7 @@ import { registerGpuKernels } from './register_all.js';
  * ```
  */
 export const WEBGPU_INSTALL_HINT =
-  'no WebGPU adapter. Install a GPU driver with Vulkan (apt-get install libvulkan1 plus the vendor driver, e.g. NVIDIA\'s), ' +
+  "no WebGPU adapter. Install a GPU driver with Vulkan (apt-get install libvulkan1 plus the vendor driver, e.g. NVIDIA's), " +
   'or, for the CPU emulation (llvmpipe, slow), apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri and run with ' +
   'EGL_PLATFORM=surfaceless (set automatically when unset)';
 
@@ -250,9 +250,7 @@ export async function useWebGpu(opts: UseWebGpuOptions = {}): Promise<{ backend:
  * if (!probe.ok) console.log(`skipping: ${probe.reason}`);
  * ```
  */
-export async function probeWebGpu(
-  choice: WebGpuAdapterChoice = 'auto',
-): Promise<{ ok: true; adapter: WebGpuAdapterSummary } | { ok: false; reason: string }> {
+export async function probeWebGpu(choice: WebGpuAdapterChoice = 'auto'): Promise<{ ok: true; adapter: WebGpuAdapterSummary } | { ok: false; reason: string }> {
   try {
     const found = await platform.findAdapter(choice);
     return { ok: true, adapter: found.summary };

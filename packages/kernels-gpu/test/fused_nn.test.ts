@@ -8,7 +8,11 @@ import { hasGpu, onCpu, onGpu, randomValues, relativeError } from './helpers.js'
 // Odd sizes (not multiples of the 64-wide workgroups). The same formula runs
 // through @vwn/core on cpu (its tfjs formulation) and on webgpu (fused kernels).
 const T = 13;
-const causalMask = () => tf.tensor2d(Float32Array.from({ length: T * T }, (_, k) => ((k % T) > Math.floor(k / T) ? -1e9 : 0)), [T, T]);
+const causalMask = () =>
+  tf.tensor2d(
+    Float32Array.from({ length: T * T }, (_, k) => (k % T > Math.floor(k / T) ? -1e9 : 0)),
+    [T, T],
+  );
 const CASES: Array<{ name: string; shapes: number[][]; f: (...xs: tf.Tensor[]) => tf.Tensor; dispatches: number }> = [
   { name: 'RMSNorm', shapes: [[2, 5, 37], [37]], f: (x, g) => rmsNorm(x!, g!, 1e-6), dispatches: 1 + 2 },
   {
@@ -23,12 +27,23 @@ const CASES: Array<{ name: string; shapes: number[][]; f: (...xs: tf.Tensor[]) =
   {
     name: 'cross-entropy',
     shapes: [[19, 29]],
-    f: (l) => crossEntropy(l as tf.Tensor2D, tf.tensor1d(Int32Array.from({ length: 19 }, (_, i) => (i * 7) % 29), 'int32'), null),
+    f: (l) =>
+      crossEntropy(
+        l as tf.Tensor2D,
+        tf.tensor1d(
+          Int32Array.from({ length: 19 }, (_, i) => (i * 7) % 29),
+          'int32',
+        ),
+        null,
+      ),
     dispatches: 2 + 1, // kernel + mean; gradient
   },
   {
     name: 'SwiGLU gate',
-    shapes: [[7, 33], [7, 33]],
+    shapes: [
+      [7, 33],
+      [7, 33],
+    ],
     f: (a, b) => {
       const fused = fusedNn();
       return fused?.swiglu ? fused.swiglu(a!, b!) : tf.mul(silu(a!), b!);
@@ -53,14 +68,27 @@ const CASES: Array<{ name: string; shapes: number[][]; f: (...xs: tf.Tensor[]) =
 
 /** Value and gradients of sum(f(xs) · w) (w random, so every output element matters), and the dispatches on webgpu. */
 async function evaluate(c: (typeof CASES)[number]): Promise<{ value: Float32Array; grads: Float32Array[]; dispatches: number }> {
-  const xs = c.shapes.map((s, i) => tf.tensor(randomValues(s.reduce((a, b) => a * b, 1), 3 + i, 2), s));
+  const xs = c.shapes.map((s, i) =>
+    tf.tensor(
+      randomValues(
+        s.reduce((a, b) => a * b, 1),
+        3 + i,
+        2,
+      ),
+      s,
+    ),
+  );
   await Promise.all(xs.map((x) => x.data()));
   const value = c.f(...xs);
   const w = tf.tensor(randomValues(value.size, 99), value.shape);
   const before = gpuCounters();
   const { value: _, grads } = tf.valueAndGrads((...ins: tf.Tensor[]) => tf.sum(tf.mul(c.f(...ins), w)))(xs);
   const after = gpuCounters();
-  const out = { value: (await value.data()) as Float32Array, grads: await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array)), dispatches: diffGpuCounters(after, before).dispatches };
+  const out = {
+    value: (await value.data()) as Float32Array,
+    grads: await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array)),
+    dispatches: diffGpuCounters(after, before).dispatches,
+  };
   tf.dispose([...xs, value, w, _, ...grads]);
   return out;
 }

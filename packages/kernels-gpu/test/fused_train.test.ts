@@ -19,7 +19,17 @@ async function adamwRun(): Promise<{ params: Float32Array[]; m: Float32Array[]; 
   const params: Parameter[] = SHAPES.map((s, i) => ({
     name: s.name,
     decay: s.decay,
-    variable: tf.variable(tf.tensor(randomValues(s.shape.reduce((a, b) => a * b, 1), 10 + i), s.shape), true, `${s.name}_${tf.getBackend()}`),
+    variable: tf.variable(
+      tf.tensor(
+        randomValues(
+          s.shape.reduce((a, b) => a * b, 1),
+          10 + i,
+        ),
+        s.shape,
+      ),
+      true,
+      `${s.name}_${tf.getBackend()}`,
+    ),
   }));
   const opt = new AdamW(params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
   let norm = NaN;
@@ -35,7 +45,12 @@ async function adamwRun(): Promise<{ params: Float32Array[]; m: Float32Array[]; 
     norm = (await n.data())[0]!;
     tf.dispose([n, ...grads.values()]);
   }
-  const out = { params: await Promise.all(params.map(async (p) => (await p.variable.data()) as Float32Array)), m: await Promise.all([...opt.m.values()].map(async (t) => (await t.data()) as Float32Array)), norm, dispatches };
+  const out = {
+    params: await Promise.all(params.map(async (p) => (await p.variable.data()) as Float32Array)),
+    m: await Promise.all([...opt.m.values()].map(async (t) => (await t.data()) as Float32Array)),
+    norm,
+    dispatches,
+  };
   opt.dispose();
   tf.dispose(params.map((p) => p.variable));
   return out;

@@ -33,10 +33,19 @@ export async function onCpu(): Promise<void> {
 }
 
 /** DGHC parameter values for (m, n, d_b), away from the init so every term matters. */
-export function dghcParamValues(m: number, n: number, db: number, seed: number): Record<'w' | 'gain' | 'scaleAlpha' | 'scaleBeta' | 'read' | 'carry' | 'write', { shape: number[]; values: Float32Array }> {
+export function dghcParamValues(
+  m: number,
+  n: number,
+  db: number,
+  seed: number,
+): Record<'w' | 'gain' | 'scaleAlpha' | 'scaleBeta' | 'read' | 'carry' | 'write', { shape: number[]; values: Float32Array }> {
   const v = (shape: number[], k: number, scale: number, offset = 0) => ({
     shape,
-    values: randomValues(shape.reduce((a, b) => a * b, 1), seed * 31 + k, scale).map((x) => x + offset),
+    values: randomValues(
+      shape.reduce((a, b) => a * b, 1),
+      seed * 31 + k,
+      scale,
+    ).map((x) => x + offset),
   });
   return {
     w: v([db, 2 * m + n], 1, 1.5),

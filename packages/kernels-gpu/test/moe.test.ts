@@ -1,15 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import {
-  assembleModel,
-  ByteTokenizer,
-  corpusFromText,
-  createForwardContext,
-  ParameterStore,
-  resolveRunConfig,
-  Trainer,
-  type ModelDims,
-} from '@vwn/core';
+import { assembleModel, ByteTokenizer, corpusFromText, createForwardContext, ParameterStore, resolveRunConfig, Trainer, type ModelDims } from '@vwn/core';
 import { moe, moeFeedForward, type MoeModule } from '@vwn/moe';
 
 import { hasGpu, onCpu, onGpu, randomValues } from './helpers.js';
@@ -25,7 +16,11 @@ const STEPS = 5;
 async function losses(): Promise<number[]> {
   const config = resolveRunConfig(
     {
-      dModel: 16, layers: 2, heads: 2, seqLen: 16, seed: 3,
+      dModel: 16,
+      layers: 2,
+      heads: 2,
+      seqLen: 16,
+      seed: 3,
       ffn: moe({ experts: 4, topK: 2, capacityFactor: 1.25, zLossWeight: 1e-3 }),
       train: { batchSize: 4, steps: STEPS, lr: 3e-3, warmupSteps: 0, evalEvery: 0, evalBatches: 1, checkpointEvery: 0, seed: 3 },
     },
@@ -81,13 +76,20 @@ describe.skipIf(!hasGpu)('MoE on webgpu', () => {
     const store = new ParameterStore(5);
     const config = moeFeedForward.parseConfig({ use: 'moe', experts: 4, topK: 2, sharedExperts: 1, zLossWeight: 1e-3 }, 'ffn', dims);
     const ffn = moeFeedForward.create(config, {
-      dims, params: store.scope('ffn'), layout: { m: 1, n: 1, segmentWidth: 16, width: 16 }, seed: 5, tieEmbeddings: false,
+      dims,
+      params: store.scope('ffn'),
+      layout: { m: 1, n: 1, segmentWidth: 16, width: 16 },
+      seed: 5,
+      tieEmbeddings: false,
     }) as MoeModule;
     const x = tf.tensor2d(randomValues(64 * 16, 9), [64, 16]);
     const vars = store.list().map((p) => p.variable);
     const step = () => {
       const ctx = createForwardContext(4, 16, true);
-      const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.addN([tf.sum(ffn.forward(x, ctx)), ...Object.values(ctx.auxLosses())]) as tf.Scalar), vars);
+      const { value, grads } = tf.variableGrads(
+        () => tf.tidy(() => tf.addN([tf.sum(ffn.forward(x, ctx)), ...Object.values(ctx.auxLosses())]) as tf.Scalar),
+        vars,
+      );
       tf.dispose([value, ...Object.values(grads), ...Object.values(ctx.metrics())]);
       ctx.dispose();
     };
@@ -98,7 +100,11 @@ describe.skipIf(!hasGpu)('MoE on webgpu', () => {
     await Promise.all(pending);
 
     const model = assembleModel({ ...dims, ffn: moe({ experts: 4, topK: 2, capacityFactor: 1 }) });
-    const ids = tf.tensor2d(Int32Array.from({ length: 64 }, (_, i) => (i * 7) % 32), [4, 16], 'int32');
+    const ids = tf.tensor2d(
+      Int32Array.from({ length: 64 }, (_, i) => (i * 7) % 32),
+      [4, 16],
+      'int32',
+    );
     const ctx = createForwardContext(4, 16, true);
     expect(countGpuReads(() => tf.dispose(model.forward(ids, ctx).state))).toBe(0);
     ctx.dispose();

@@ -21,8 +21,17 @@ async function lossCurve(): Promise<number[]> {
   const w1 = v(randomValues(M * DB * M * DB, 2, 0.5), [M * DB, M * DB], 'w1');
   const head = v(randomValues(N_SEG * DB * V, 3, 0.5), [N_SEG * DB, V], 'head');
   const dyn = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, v(t.values, t.shape, k)])) as unknown as Parameters<typeof dghcRead>[1];
-  const ids = tf.tensor1d(Int32Array.from({ length: TOKENS }, (_, i) => (i * 7 + 3) % V), 'int32');
-  const targets = tf.oneHot(tf.tensor1d(Int32Array.from({ length: TOKENS }, (_, i) => (i * 5 + 1) % V), 'int32'), V);
+  const ids = tf.tensor1d(
+    Int32Array.from({ length: TOKENS }, (_, i) => (i * 7 + 3) % V),
+    'int32',
+  );
+  const targets = tf.oneHot(
+    tf.tensor1d(
+      Int32Array.from({ length: TOKENS }, (_, i) => (i * 5 + 1) % V),
+      'int32',
+    ),
+    V,
+  );
   const opt = tf.train.sgd(0.5);
   const losses: number[] = [];
   for (let step = 0; step < STEPS; step++) {

@@ -22,7 +22,7 @@ async function segmentSum(dtype: 'float32' | 'int32'): Promise<Float32Array | In
 }
 
 describe.skipIf(!hasGpu)('UnsortedSegmentSum on webgpu', () => {
-  it('replaces tfjs-backend-webgpu\'s atomic kernel', async () => {
+  it("replaces tfjs-backend-webgpu's atomic kernel", async () => {
     await onGpu();
     expect(tf.getKernel('UnsortedSegmentSum', 'webgpu')).toBe(GPU_KERNEL_CONFIGS[0]);
   });
@@ -47,7 +47,10 @@ describe.skipIf(!hasGpu)('UnsortedSegmentSum on webgpu', () => {
   it('gives tf.gather its gradient (embedding backprop), equal to cpu', async () => {
     const run = async () => {
       const table = tf.tensor2d(randomValues(SEGMENTS * WIDTH, 2), [SEGMENTS, WIDTH]);
-      const idx = tf.tensor1d(Int32Array.from({ length: ROWS }, (_, i) => (i * 5) % SEGMENTS), 'int32');
+      const idx = tf.tensor1d(
+        Int32Array.from({ length: ROWS }, (_, i) => (i * 5) % SEGMENTS),
+        'int32',
+      );
       const up = tf.tensor2d(xValues, [ROWS, WIDTH]);
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), up)))(table);
       const v = await g.data();

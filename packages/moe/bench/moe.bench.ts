@@ -16,14 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import os from 'node:os';
-import {
-  createForwardContext,
-  ParameterStore,
-  swigluFeedForward,
-  type BuildContext,
-  type ModelDims,
-  type SublayerModule,
-} from '@vwn/core';
+import { createForwardContext, ParameterStore, swigluFeedForward, type BuildContext, type ModelDims, type SublayerModule } from '@vwn/core';
 import { moeFeedForward } from '../src/index.js';
 
 const D = 256;
@@ -40,7 +33,11 @@ const dims: ModelDims = { vocabSize: 256, dModel: D, layers: 8, heads: 4, seqLen
 function build(kind: 'moe' | 'dense'): { module: SublayerModule; store: ParameterStore } {
   const store = new ParameterStore(0);
   const ctx: BuildContext = {
-    dims, params: store.scope('ffn'), layout: { m: 1, n: 1, segmentWidth: D, width: D }, seed: 0, tieEmbeddings: false,
+    dims,
+    params: store.scope('ffn'),
+    layout: { m: 1, n: 1, segmentWidth: D, width: D },
+    seed: 0,
+    tieEmbeddings: false,
     site: { layer: 0, sublayer: 'ffn', index: 1 },
   };
   const module =
@@ -91,7 +88,10 @@ function timePair(a: () => void, b: () => void): { a: number[]; b: number[] } {
   const ta: number[] = [];
   const tb: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    for (const [fn, into] of [[a, ta], [b, tb]] as const) {
+    for (const [fn, into] of [
+      [a, ta],
+      [b, tb],
+    ] as const) {
       const t0 = performance.now();
       fn();
       into.push(performance.now() - t0);

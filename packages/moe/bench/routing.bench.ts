@@ -30,11 +30,15 @@ function mode(m: string) {
 }
 const res: Record<string, { wall: number[]; cpu: number[] }> = {};
 const modes = (process.argv[2] ?? 'old,counts').split(',');
-for (const m of modes) { mode(m); await runner.step(); }
+for (const m of modes) {
+  mode(m);
+  await runner.step();
+}
 for (let rep = 0; rep < Number(process.argv[3] ?? 3); rep++) {
   for (const m of modes) {
     mode(m);
-    const c0 = process.cpuUsage(); const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
     await runner.step();
     const c = process.cpuUsage(c0);
     (res[m] ??= { wall: [], cpu: [] }).wall.push(performance.now() - t0);
@@ -42,12 +46,36 @@ for (let rep = 0; rep < Number(process.argv[3] ?? 3); rep++) {
   }
 }
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-for (const [m, r] of Object.entries(res)) console.log(m, 'wall', r.wall.map((t) => t.toFixed(0)).join(' '), 'median', med(r.wall).toFixed(0), '| cpu', r.cpu.map((t) => t.toFixed(0)).join(' '), 'median', med(r.cpu).toFixed(0));
-if (process.argv.includes('--profile')) for (const m of modes) {
-  mode(m);
-  const prof = await tf.profile(() => runner.step());
-  const agg = new Map<string, [number, number]>();
-  for (const k of prof.kernels) { const a = agg.get(k.name) ?? [0, 0]; a[0] += k.kernelTimeMs as number; a[1]++; agg.set(k.name, a); }
-  console.log(m, [...agg].sort((a, b) => b[1][0] - a[1][0]).slice(0, 16).map(([n, [t, c]]) => `${n} ${t.toFixed(0)}ms×${c}`).join(', '));
-}
+for (const [m, r] of Object.entries(res))
+  console.log(
+    m,
+    'wall',
+    r.wall.map((t) => t.toFixed(0)).join(' '),
+    'median',
+    med(r.wall).toFixed(0),
+    '| cpu',
+    r.cpu.map((t) => t.toFixed(0)).join(' '),
+    'median',
+    med(r.cpu).toFixed(0),
+  );
+if (process.argv.includes('--profile'))
+  for (const m of modes) {
+    mode(m);
+    const prof = await tf.profile(() => runner.step());
+    const agg = new Map<string, [number, number]>();
+    for (const k of prof.kernels) {
+      const a = agg.get(k.name) ?? [0, 0];
+      a[0] += k.kernelTimeMs as number;
+      a[1]++;
+      agg.set(k.name, a);
+    }
+    console.log(
+      m,
+      [...agg]
+        .sort((a, b) => b[1][0] - a[1][0])
+        .slice(0, 16)
+        .map(([n, [t, c]]) => `${n} ${t.toFixed(0)}ms×${c}`)
+        .join(', '),
+    );
+  }
 runner.dispose();

@@ -350,7 +350,14 @@ export const moeFeedForward: PluginDefinition<'ffn', MoeConfig> = {
       const { slotRow, rowToken } = slotRows(routing, start, rows); // [k·N], [rows] int32
       const xs = tf.gather(x, rowToken) as tf.Tensor2D; // [rows, D], grouped by expert
       const active = sizes.flatMap((c, e) => (c > 0 ? [e] : []));
-      const pieces = active.length === 1 ? [xs] : tf.split(xs, active.map((e) => sizes[e]!), 0);
+      const pieces =
+        active.length === 1
+          ? [xs]
+          : tf.split(
+              xs,
+              active.map((e) => sizes[e]!),
+              0,
+            );
       const ys = active.map((e, i) => swiglu(pieces[i] as tf.Tensor2D, experts[e]!)); // [C_e, D] each
       const yAll = ys.length === 1 ? ys[0]! : tf.concat(ys, 0); // [rows, D]
       // Combine weights of all N·k slots, gathered from the probabilities so the router gets their gradient.

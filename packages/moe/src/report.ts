@@ -5,7 +5,7 @@
  *
  * @module
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { ForwardContext } from '@vwn/core';
 import type { RoutingPlan } from './routing.js';
 

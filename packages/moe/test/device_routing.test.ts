@@ -89,13 +89,26 @@ describe('masked positions (ForwardContext.validPositions)', () => {
   // Router = first input coordinate → expert 0; every token prefers expert 0. Capacity ceil(1·8·1/2) = 4.
   const x = () =>
     tf.tensor2d([
-      [2, 0, 1, -1], [1, 0, -1, 2], [3, 1, 0.5, -0.5], [1, -1, 2, 0],
-      [1.5, 0, 1, 1], [2, 1, -1, 0], [4, 0, 0, 1], [1, 0, 2, 2],
+      [2, 0, 1, -1],
+      [1, 0, -1, 2],
+      [3, 1, 0.5, -0.5],
+      [1, -1, 2, 0],
+      [1.5, 0, 1, 1],
+      [2, 1, -1, 0],
+      [4, 0, 0, 1],
+      [1, 0, 2, 2],
     ]);
   const build = () => {
     const built = buildMoe({ dModel: 4 }, { experts: 2, topK: 1, expertHidden: 5, capacityFactor: 1, balanceLossWeight: 0.5, zLossWeight: 0.1 });
     perturb(built.store, 0.3);
-    built.ffn.router.assign(tf.tensor2d([[1, 0], [0, 0.5], [0.2, 0], [0, 0.3]]));
+    built.ffn.router.assign(
+      tf.tensor2d([
+        [1, 0],
+        [0, 0.5],
+        [0.2, 0],
+        [0, 0.3],
+      ]),
+    );
     return built;
   };
 

@@ -31,12 +31,7 @@ function swiglu(x: tf.Tensor2D, w: SwigluWeights): tf.Tensor2D {
  * `keep: [N, E]` 0/1 says which (token, expert) pairs were selected and kept;
  * `selected: [N, E]` 0/1 which were selected (for renormalization).
  */
-export function denseReference(
-  ffn: MoeModule,
-  x: tf.Tensor2D,
-  selected: tf.Tensor2D,
-  keep: tf.Tensor2D,
-): tf.Tensor2D {
+export function denseReference(ffn: MoeModule, x: tf.Tensor2D, selected: tf.Tensor2D, keep: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const probs = tf.softmax(tf.matMul(x, ffn.router)); // [N, E]
     let gates = tf.mul(probs, selected);
@@ -59,4 +54,3 @@ export function topKMask(ffn: MoeModule, x: tf.Tensor2D): tf.Tensor2D {
     return tf.minimum(tf.sum(tf.oneHot(indices, ffn.config.experts), 1), 1) as tf.Tensor2D;
   });
 }
-

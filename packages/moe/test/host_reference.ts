@@ -48,7 +48,14 @@ export function hostRoutedForward(ffn: MoeModule, x: tf.Tensor2D, ctx: ForwardCo
     const slotGates = tf.gather(tf.reshape(gates, [N * k]), tf.tensor1d(plan.keptSlots, 'int32'));
     const xs = tf.gather(x, tf.tensor1d(plan.keptTokens, 'int32')) as tf.Tensor2D;
     const active = plan.expertCounts.flatMap((c, e) => (c > 0 ? [e] : []));
-    const pieces = active.length === 1 ? [xs] : tf.split(xs, active.map((e) => plan.expertCounts[e]!), 0);
+    const pieces =
+      active.length === 1
+        ? [xs]
+        : tf.split(
+            xs,
+            active.map((e) => plan.expertCounts[e]!),
+            0,
+          );
     const ys = active.map((e, i) => swiglu(pieces[i] as tf.Tensor2D, ffn.experts[e]!));
     let weighted = tf.mul(ys.length === 1 ? ys[0]! : tf.concat(ys, 0), tf.expandDims(slotGates, 1));
     const back = new Int32Array(k * N).fill(S);

@@ -1,15 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import {
-  assembleModel,
-  ByteTokenizer,
-  checkGradients,
-  corpusFromText,
-  createForwardContext,
-  resolveRunConfig,
-  Trainer,
-  type TrainRecord,
-} from '@vwn/core';
+import { assembleModel, ByteTokenizer, checkGradients, corpusFromText, createForwardContext, resolveRunConfig, Trainer, type TrainRecord } from '@vwn/core';
 import { moeRoutingStats } from '@vwn/moe';
 
 beforeAll(async () => {
@@ -57,7 +48,7 @@ describe('MoE FFN inside a model', () => {
     model.dispose();
   });
 
-  it('a training step of a 2-layer model leaks no tensor (aux losses and metrics survive the connections\' tidy)', () => {
+  it("a training step of a 2-layer model leaks no tensor (aux losses and metrics survive the connections' tidy)", () => {
     const model = assembleModel({ vocabSize: 64, dModel: 16, layers: 2, heads: 2, seqLen: 8, ffn: { use: 'moe', experts: 4, zLossWeight: 1e-3 } });
     const rows = tf.randomUniform([2, 9], 0, 64, 'int32', 3) as tf.Tensor2D;
     const vars = model.params.list().map((p) => p.variable);
@@ -82,18 +73,29 @@ describe('MoE FFN inside a model', () => {
 
   it('model gradients (router and experts through attention and norms) match finite differences', () => {
     const model = assembleModel({
-      vocabSize: 11, dModel: 8, layers: 1, heads: 2, seqLen: 6, seed: 2,
+      vocabSize: 11,
+      dModel: 8,
+      layers: 1,
+      heads: 2,
+      seqLen: 6,
+      seed: 2,
       ffn: { use: 'moe', experts: 4, topK: 2, expertHidden: 6, sharedExperts: 1, zLossWeight: 0.01 },
     });
-    model.params.list().forEach((p, i) =>
-      tf.tidy(() => p.variable.assign(tf.add(p.name.endsWith('gain') ? 1 : 0, tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', 1000 + i)))),
-    );
+    model.params
+      .list()
+      .forEach((p, i) =>
+        tf.tidy(() => p.variable.assign(tf.add(p.name.endsWith('gain') ? 1 : 0, tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', 1000 + i)))),
+      );
     const rows = tf.randomUniform([4, 7], 0, 11, 'int32', 5) as tf.Tensor2D;
     const ffnParams = model.params.list().filter((p) => p.name.startsWith('layers.0.ffn.'));
-    const checks = checkGradients(() => model.loss(rows, { training: true }).total, ffnParams.map((p) => p.variable), {
-      eps: 1e-3, // small enough that no perturbation flips a top-k routing decision (a discontinuity)
-      floor: 1e-3, // a rarely chosen expert's gradient is compared absolutely below this
-    });
+    const checks = checkGradients(
+      () => model.loss(rows, { training: true }).total,
+      ffnParams.map((p) => p.variable),
+      {
+        eps: 1e-3, // small enough that no perturbation flips a top-k routing decision (a discontinuity)
+        floor: 1e-3, // a rarely chosen expert's gradient is compared absolutely below this
+      },
+    );
     for (const [i, c] of checks.entries()) {
       expect(c.relError, `${ffnParams[i]!.name}: analytic ${c.analytic} numeric ${c.numeric}`).toBeLessThan(2e-2);
     }
@@ -105,7 +107,10 @@ describe('MoE FFN inside a model', () => {
   async function train(ffn: Record<string, unknown>): Promise<{ records: TrainRecord[]; finalRatios: number[] }> {
     const config = resolveRunConfig(
       {
-        dModel: 32, layers: 2, heads: 4, seqLen: 32,
+        dModel: 32,
+        layers: 2,
+        heads: 4,
+        seqLen: 32,
         ffn: { use: 'moe', ...ffn },
         train: { batchSize: 8, steps: 40, lr: 1e-3, warmupSteps: 5, evalEvery: 0, evalBatches: 1, checkpointEvery: 0 },
       },

@@ -20,8 +20,15 @@ describe('config', () => {
   it('fills the documented defaults, expertHidden = ffnHidden / topK, and round-trips', () => {
     const c = moeFeedForward.parseConfig({ use: 'moe' }, 'ffn', dims);
     expect(c).toEqual({
-      experts: 8, topK: 2, expertHidden: 6, sharedExperts: 0, sharedHidden: 6,
-      balanceLossWeight: 0.01, zLossWeight: 0, capacityFactor: 0, renormalize: false,
+      experts: 8,
+      topK: 2,
+      expertHidden: 6,
+      sharedExperts: 0,
+      sharedHidden: 6,
+      balanceLossWeight: 0.01,
+      zLossWeight: 0,
+      capacityFactor: 0,
+      renormalize: false,
     });
     expect(moeFeedForward.parseConfig({ use: 'moe', ...c }, 'ffn', dims)).toEqual(c);
     const resolved = resolveModelConfig({ ...dims, ffn: moe({ experts: 4, topK: 1 }) }).resolvedConfig.ffn;
@@ -103,9 +110,7 @@ describe.each(['cpu', 'wasm'])('sparse dispatch equals the dense masked referenc
     const x = tf.randomNormal([16, 8]) as tf.Tensor2D;
     const step = () => {
       const ctx = createForwardContext(1, 16, true);
-      const { value, grads } = tf.variableGrads(() =>
-        tf.tidy(() => tf.addN([tf.sum(ffn.forward(x, ctx)), ...Object.values(ctx.auxLosses())]) as tf.Scalar),
-      );
+      const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.addN([tf.sum(ffn.forward(x, ctx)), ...Object.values(ctx.auxLosses())]) as tf.Scalar));
       // The context keeps what plugins reported until it is disposed (Model.loss does this).
       tf.dispose([value, ...Object.values(grads)]);
       ctx.dispose();
@@ -160,9 +165,7 @@ describe('auxiliary losses and metrics', () => {
     const ctx = createForwardContext(1, 4, true);
     ffn.forward(tf.tensor2d(logits), ctx);
     expect(Object.keys(ctx.auxLosses())).toEqual([]);
-    expect(Object.keys(ctx.metrics()).sort()).toEqual(
-      ['moe_balance', 'moe_dropped_fraction', 'moe_load', 'moe_max_load_ratio', 'moe_router_entropy', 'moe_z'],
-    );
+    expect(Object.keys(ctx.metrics()).sort()).toEqual(['moe_balance', 'moe_dropped_fraction', 'moe_load', 'moe_max_load_ratio', 'moe_router_entropy', 'moe_z']);
     store.dispose();
   });
 });
@@ -198,7 +201,14 @@ describe('capacity and token dropping', () => {
     const { ffn, store } = buildMoe({ dModel: 4 }, { experts: 2, topK: 1, expertHidden: 5, capacityFactor: 1 });
     perturb(store, 0.3);
     // Router sends x to expert 0 when x₀ > x₁: tokens 0, 1, 3, 4 prefer expert 0 (capacity ceil(5/2) = 3).
-    ffn.router.assign(tf.tensor2d([[1, 0], [0, 1], [0, 0], [0, 0]]));
+    ffn.router.assign(
+      tf.tensor2d([
+        [1, 0],
+        [0, 1],
+        [0, 0],
+        [0, 0],
+      ]),
+    );
     const x = tf.tensor2d([
       [2, 0, 1, -1],
       [1, 0, -1, 2],
@@ -210,8 +220,20 @@ describe('capacity and token dropping', () => {
     const y = ffn.forward(x, ctx);
     expect(ffn.lastRouting!.dropped).toBe(1);
     expect(Array.from(ffn.lastRouting!.keptTokens)).toEqual([0, 1, 3, 2]); // token 4 overflowed expert 0
-    const selected = tf.tensor2d([[1, 0], [1, 0], [0, 1], [1, 0], [1, 0]]);
-    const keep = tf.tensor2d([[1, 0], [1, 0], [0, 1], [1, 0], [0, 0]]);
+    const selected = tf.tensor2d([
+      [1, 0],
+      [1, 0],
+      [0, 1],
+      [1, 0],
+      [1, 0],
+    ]);
+    const keep = tf.tensor2d([
+      [1, 0],
+      [1, 0],
+      [0, 1],
+      [1, 0],
+      [0, 0],
+    ]);
     expect(relDiff(y, denseReference(ffn, x, selected, keep))).toBeLessThan(1e-6);
     expect(Array.from(tf.slice(y, [4, 0], [1, 4]).dataSync(), Math.abs)).toEqual([0, 0, 0, 0]);
     const m = ctx.metrics();
@@ -241,7 +263,11 @@ describe('gradients match finite differences', () => {
         return tf.addN([tf.sum(tf.mul(y, dy)), ...Object.values(ctx.auxLosses())]) as tf.Scalar;
       });
     const params = store.list();
-    const checks = checkGradients(loss, params.map((p) => p.variable), { eps: 1e-2, seed: 9 });
+    const checks = checkGradients(
+      loss,
+      params.map((p) => p.variable),
+      { eps: 1e-2, seed: 9 },
+    );
     // No perturbation flipped a routing decision, so the loss is smooth between the probes.
     expect(selections.size).toBe(1);
     for (const [i, c] of checks.entries()) {

@@ -122,7 +122,7 @@ export const multiTokenPrediction: PluginDefinition<'objective', MtpConfig> = {
   specificationVersion: 'v2',
   kind: 'objective',
   id: 'mtp',
-  description: 'sequential multi-token prediction (depth k, weight λ) reusing the model\'s embedding, connection and head',
+  description: "sequential multi-token prediction (depth k, weight λ) reusing the model's embedding, connection and head",
   parseConfig(raw, path, dims) {
     const r = new ConfigReader(raw, path);
     const depth = r.int('depth', { default: 1, min: 1 });

@@ -43,7 +43,9 @@ describe('mtp objective', () => {
   it('validates its config', () => {
     expect(() => resolveModelConfig({ ...dims, objectives: [{ use: 'mtp', depth: 0 }] })).toThrow(/objectives\[0\]\.depth: must be >= 1/);
     expect(() => resolveModelConfig({ ...dims, objectives: [{ use: 'mtp', depth: 6 }] })).toThrow(ConfigError);
-    expect(() => resolveModelConfig({ ...dims, objectives: [{ use: 'mtp', lambda: 1 }] })).toThrow(/objectives\[0\]\.lambda: unknown field; allowed here: depth, weight/);
+    expect(() => resolveModelConfig({ ...dims, objectives: [{ use: 'mtp', lambda: 1 }] })).toThrow(
+      /objectives\[0\]\.lambda: unknown field; allowed here: depth, weight/,
+    );
     expect(resolveModelConfig({ ...dims, objectives: [mtp()] }).resolvedConfig.objectives).toEqual([{ use: 'mtp', depth: 1, weight: 0.3 }]);
   });
 
@@ -68,7 +70,10 @@ describe('mtp objective', () => {
 
   it('targets are aligned: module i at t predicts token t+i+1; positions without one are masked', () => {
     const model = assembleModel({ ...dims, objectives: [mtp({ depth: 2 })] });
-    const seq = [[3, 1, 4, 1, 5, 9, 2, 6], [2, 7, 1, 8, 2, 8, 1, 8]];
+    const seq = [
+      [3, 1, 4, 1, 5, 9, 2, 6],
+      [2, 7, 1, 8, 2, 8, 1, 8],
+    ];
     const rows = tf.tensor2d(seq, [2, 8], 'int32');
     const preds = predictions(model, rows);
     const T = 7;
@@ -111,9 +116,11 @@ describe('mtp objective', () => {
 
   it('shared embedding and head get gradient from both objectives; all gradients match finite differences', () => {
     const model = assembleModel({ ...dims, objectives: [mtp()] });
-    model.params.list().forEach((p, i) =>
-      tf.tidy(() => p.variable.assign(tf.add(p.name.endsWith('gain') ? 1 : 0, tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', 100 + i)))),
-    );
+    model.params
+      .list()
+      .forEach((p, i) =>
+        tf.tidy(() => p.variable.assign(tf.add(p.name.endsWith('gain') ? 1 : 0, tf.randomNormal(p.variable.shape, 0, 0.4, 'float32', 100 + i)))),
+      );
     const rows = tf.randomUniform([2, 8], 0, 13, 'int32', 9) as tf.Tensor2D;
     const shared = ['embedding.table', 'head.unembed', 'head.norm.gain'].map((n) => model.params.get(n)!.variable);
     // Gradient of the MTP term alone reaches the shared embedding and head.
@@ -143,7 +150,11 @@ describe('mtp objective', () => {
     const withMtp = assembleModel({ ...dims, objectives: [mtp()] });
     const dir = await mkdtemp(join(tmpdir(), 'vwn-mtp-'));
     const path = join(dir, 'c.safetensors');
-    await saveCheckpoint(path, withMtp.params, null, { config: {}, tokenizer: { kind: 'bytes' }, trainer: { step: 0, tokens: 0, batchIndex: 0, elapsedMs: 0 } });
+    await saveCheckpoint(path, withMtp.params, null, {
+      config: {},
+      tokenizer: { kind: 'bytes' },
+      trainer: { step: 0, tokens: 0, batchIndex: 0, elapsedMs: 0 },
+    });
     const without = assembleModel({ ...dims, seed: 99 });
     restoreWeights(await loadCheckpoint(path), without.params, null);
     const ids = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7]], [1, 7], 'int32');
@@ -156,7 +167,10 @@ describe('mtp objective', () => {
     // A probe FFN (adds nothing) that records what each forward's context says.
     const seen: Array<number[] | null> = [];
     registerPlugin({
-      specificationVersion: 'v2', kind: 'ffn', id: 'probe-valid-positions', description: 'test probe',
+      specificationVersion: 'v2',
+      kind: 'ffn',
+      id: 'probe-valid-positions',
+      description: 'test probe',
       parseConfig: () => ({}),
       create: () => ({
         forward: (x, ctx) => {
@@ -167,7 +181,14 @@ describe('mtp objective', () => {
       }),
     });
     const model = assembleModel({ ...dims, ffn: { use: 'probe-valid-positions' }, objectives: [mtp({ depth: 2 })] });
-    const rows = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]], undefined, 'int32'); // B = 2, T = 7
+    const rows = tf.tensor2d(
+      [
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        [8, 7, 6, 5, 4, 3, 2, 1],
+      ],
+      undefined,
+      'int32',
+    ); // B = 2, T = 7
     const { total, terms, metrics } = model.loss(rows, { training: true });
     const row = (i: number) => Array.from({ length: 7 }, (_, t) => (t + i + 1 <= 7 ? 1 : 0));
     expect(seen).toEqual([null, [...row(1), ...row(1)], [...row(2), ...row(2)]]);
@@ -176,7 +197,10 @@ describe('mtp objective', () => {
   });
 
   it('masked positions contribute nothing to a module loss', () => {
-    const logits = tf.tensor2d([[0, 0], [5, -5]]);
+    const logits = tf.tensor2d([
+      [0, 0],
+      [5, -5],
+    ]);
     const t = tf.tensor1d([0, 1], 'int32');
     expect(crossEntropy(logits, t, tf.tensor1d([1, 0])).dataSync()[0]).toBeCloseTo(Math.log(2), 6);
   });
@@ -191,7 +215,7 @@ describe('mtp with virtual width (DGHC)', () => {
     objectives: [mtp()],
   };
 
-  it('reuses the model\'s GHC connection and over-width head, without leakage', async () => {
+  it("reuses the model's GHC connection and over-width head, without leakage", async () => {
     await import('@vwn/embedding');
     await import('@vwn/ghc');
     const model = assembleModel(vwnDims);
@@ -214,7 +238,18 @@ describe('mtp with virtual width (DGHC)', () => {
     const text = 'abcdefghij'.repeat(200);
     const corpus = corpusFromText(text, { name: 'abc', tokenizer: new ByteTokenizer() });
     const { vocabSize: _v, ...model } = vwnDims;
-    const config = resolveRunConfig({ ...model, dModel: 16, heads: 2, seqLen: 16, embedding: { use: 'over-width', m: 2, n: 4 }, connection: { use: 'dynamic-ghc', m: 2, n: 4 }, train: { steps: 30, batchSize: 4, lr: 1e-2, warmupSteps: 3 } }, 256);
+    const config = resolveRunConfig(
+      {
+        ...model,
+        dModel: 16,
+        heads: 2,
+        seqLen: 16,
+        embedding: { use: 'over-width', m: 2, n: 4 },
+        connection: { use: 'dynamic-ghc', m: 2, n: 4 },
+        train: { steps: 30, batchSize: 4, lr: 1e-2, warmupSteps: 3 },
+      },
+      256,
+    );
     const trainer = await Trainer.create({ config, corpus });
     const first = await trainer.trainStep();
     let last = first;

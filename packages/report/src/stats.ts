@@ -96,11 +96,7 @@ export function toStat(xs: readonly number[]): Stat {
  * tokenEfficiency(base, 1.0, 300); // null (the baseline never gets that low)
  * ```
  */
-export function tokenEfficiency(
-  baselineCurve: readonly CurvePoint[],
-  targetLoss: number,
-  variantTokens: number,
-): number | null {
+export function tokenEfficiency(baselineCurve: readonly CurvePoint[], targetLoss: number, variantTokens: number): number | null {
   if (baselineCurve.length === 0) throw new RangeError('tokenEfficiency: the baseline curve is empty');
   if (!(variantTokens > 0) || !Number.isFinite(variantTokens)) {
     throw new RangeError(`tokenEfficiency: variantTokens must be a positive number, got ${variantTokens}`);
@@ -171,8 +167,8 @@ export function fitLogLinear(points: ReadonlyArray<{ readonly r: number; readonl
 // Student's t distribution
 
 const LANCZOS = [
-  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
-  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+  9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
 /**

@@ -250,12 +250,7 @@ export function compareVariants(study: Study, variant: string, reference: string
 }
 
 /** Per-seed values of the variant, paired with the baseline's run of the same seed (else its mean). */
-function paired(
-  variant: VariantData,
-  baseline: VariantData,
-  value: (run: RunData) => number | null,
-  combine: (v: number, b: number) => number,
-): Stat | null {
+function paired(variant: VariantData, baseline: VariantData, value: (run: RunData) => number | null, combine: (v: number, b: number) => number): Stat | null {
   const baseBySeed = new Map<number, number>();
   for (const r of baseline.runs) {
     const x = value(r);
@@ -374,7 +369,9 @@ export function deltaFit(summaries: readonly VariantSummary[]): DeltaFit {
   const plain = points.filter((s) => s.heldOutNext2Loss === null);
   const fitPoints = new Set(plain.map((p) => p.r)).size >= 2 ? plain : points;
   const seedPoints: DeltaSeedPoint[] = fitPoints.flatMap((s) =>
-    s.vsBaseline ? s.vsBaseline.seeds.map((seed, i) => ({ variant: s.name, r: s.r, seed, delta: s.vsBaseline!.deltas[i]! })).filter((p) => Number.isFinite(p.delta)) : [],
+    s.vsBaseline
+      ? s.vsBaseline.seeds.map((seed, i) => ({ variant: s.name, r: s.r, seed, delta: s.vsBaseline!.deltas[i]! })).filter((p) => Number.isFinite(p.delta))
+      : [],
   );
   const distinctR = new Set(seedPoints.map((p) => p.r)).size;
   const fit = distinctR >= 2 ? fitLogLinear(seedPoints) : null;

@@ -305,7 +305,18 @@ export function tableRow(s: VariantSummary): string[] {
  * const header = `| ${SIGNIFICANCE_COLUMNS.join(' | ')} |`;
  * ```
  */
-export const SIGNIFICANCE_COLUMNS = ['comparison', 'paired seeds', 'mean Δ', 'sd', '95 % CI', 't', 'p', 'verdict', 'token efficiency', 'compute efficiency'] as const;
+export const SIGNIFICANCE_COLUMNS = [
+  'comparison',
+  'paired seeds',
+  'mean Δ',
+  'sd',
+  '95 % CI',
+  't',
+  'p',
+  'verdict',
+  'token efficiency',
+  'compute efficiency',
+] as const;
 
 /**
  * The cells of one significance-table row for a paired comparison.
@@ -473,7 +484,10 @@ export async function writeReport(outDir: string, opts: WriteReportOptions = {})
   const machine = opts.machine ?? machineLine();
   const header: Array<[string, string]> = [
     ['Tokens per variant', int.format(tokensPerVariant)],
-    ['Seeds', `${seeds.length} (${seeds.join(', ')})${seeds.length > 1 ? '; every comparison is paired by seed; losses are mean ± sample std over seeds' : ''}`],
+    [
+      'Seeds',
+      `${seeds.length} (${seeds.join(', ')})${seeds.length > 1 ? '; every comparison is paired by seed; losses are mean ± sample std over seeds' : ''}`,
+    ],
     ['Machine', machine],
     ['Node', `${process.version} (${platform()} ${arch()})`],
     ['Runs made on', provenanceLine(analysis)],
@@ -502,7 +516,10 @@ export async function writeReport(outDir: string, opts: WriteReportOptions = {})
   if (analysis.comparisons.length) {
     blocks.push(
       { kind: 'h2', text: 'Requested comparisons' },
-      { kind: 'p', text: 'Extra paired comparisons listed in `study.json` (Δ = the variant’s held-out loss − the reference’s, paired by seed; efficiencies are against the reference).' },
+      {
+        kind: 'p',
+        text: 'Extra paired comparisons listed in `study.json` (Δ = the variant’s held-out loss − the reference’s, paired by seed; efficiencies are against the reference).',
+      },
       { kind: 'table', head: SIGNIFICANCE_COLUMNS, rows: compareTableRows(analysis.comparisons) },
     );
   }

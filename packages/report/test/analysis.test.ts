@@ -61,10 +61,16 @@ const NARROW_FINAL = [2.3, 2.35, 2.2];
 const NARROW_MID = [2.9, 3.0, 2.8];
 const VARIANTS: ExactVariant[] = [
   {
-    name: 'baseline', r: 1, flopsPerToken: 1e6, group: 'baseline',
+    name: 'baseline',
+    r: 1,
+    flopsPerToken: 1e6,
+    group: 'baseline',
     runs: [
       // seed 0 was resumed: step 3 is logged again with another step time (the last record counts)
-      run(0, 2.6, 2.1, 10, { info: { host: 'box-a', backend: 'tensorflow' }, extraLines: [JSON.stringify({ type: 'train', step: 3, tokens: 300, loss: 2.9, stepMs: 30 })] }),
+      run(0, 2.6, 2.1, 10, {
+        info: { host: 'box-a', backend: 'tensorflow' },
+        extraLines: [JSON.stringify({ type: 'train', step: 3, tokens: 300, loss: 2.9, stepMs: 30 })],
+      }),
       run(1, 2.7, 2.21, 10, { info: { host: 'box-a', backend: 'tensorflow' } }),
       run(2, 2.5, 2.04, 10, { info: { host: 'box-b', backend: 'wasm', threads: 2 } }),
     ],
@@ -217,7 +223,12 @@ describe('analyzeStudy on an exact three-seed study', () => {
 
   it('report.md: significance, comparison and group tables, provenance and the mixed-backend warning', async () => {
     const md = await readFile(join(dir, 'report.md'), 'utf8');
-    const [main, sig, cmp, groups] = parseTables(md) as [Array<Record<string, string>>, Array<Record<string, string>>, Array<Record<string, string>>, Array<Record<string, string>>];
+    const [main, sig, cmp, groups] = parseTables(md) as [
+      Array<Record<string, string>>,
+      Array<Record<string, string>>,
+      Array<Record<string, string>>,
+      Array<Record<string, string>>,
+    ];
     const vwnMain = main.find((r) => r['variant'] === 'vwn-r4')!;
     expect(vwnMain['Δ vs baseline [95 % CI]']).toBe('-0.0667 [-0.1184, -0.0150]');
     expect(vwnMain['verdict']).toBe('significant at 95 %');
@@ -225,7 +236,12 @@ describe('analyzeStudy on an exact three-seed study', () => {
     expect(main.find((r) => r['variant'] === 'noisy')!['verdict']).toBe('not resolved (≈10 paired seeds needed)');
     expect(main.find((r) => r['variant'] === 'narrow')!['token efficiency']).not.toContain('†');
     expect(sig.find((r) => r['comparison'] === 'vwn-r4 vs baseline')).toMatchObject({
-      'paired seeds': '3', 'mean Δ': '-0.0667', sd: sd([-0.09, -0.06, -0.05]).toFixed(4), '95 % CI': '[-0.1184, -0.0150]', t: '-5.55', p: '0.031',
+      'paired seeds': '3',
+      'mean Δ': '-0.0667',
+      sd: sd([-0.09, -0.06, -0.05]).toFixed(4),
+      '95 % CI': '[-0.1184, -0.0150]',
+      t: '-5.55',
+      p: '0.031',
       verdict: 'significant at 95 %',
     });
     expect(sig.find((r) => r['comparison'] === 'noisy vs baseline')!['p']).toBe('0.316');
@@ -264,7 +280,11 @@ describe('study.json and run.json errors', () => {
   it('names a comparison that refers to no variant, and an unparsable run.json', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vwn-report-bad-'));
     try {
-      await writeStudyFolder(dir, VARIANTS.slice(0, 2), { steps: STEPS, tokensPerStep: TPS, extra: { comparisons: [{ variant: 'baseline-lr0.5', reference: 'nope' }] } });
+      await writeStudyFolder(dir, VARIANTS.slice(0, 2), {
+        steps: STEPS,
+        tokensPerStep: TPS,
+        extra: { comparisons: [{ variant: 'baseline-lr0.5', reference: 'nope' }] },
+      });
       const err = await readStudy(dir).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StudyReadError);
       expect((err as Error).message).toMatch(/comparisons\[0\]\.reference must be one of the variants \(baseline, baseline-lr0\.5\), got "nope"/);

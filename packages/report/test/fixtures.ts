@@ -73,8 +73,18 @@ export async function writeFakeStudy(
         const stepMs = v.stepMs * (step <= 3 ? 5 : 1) * (1 + (rnd() - 0.5) * 0.1);
         const terms: Record<string, number> = v.mtp ? { next2_loss: loss + 0.6 } : {};
         train.push({
-          type: 'train', step, tokens, loss, totalLoss: loss + (terms['next2_loss'] ?? 0) * 0.3, terms, metrics: {},
-          lr: 1e-3, gradNorm: 1 + rnd(), tokensPerSecond: opts.tokensPerStep / (stepMs / 1000), stepMs, tensors: 100,
+          type: 'train',
+          step,
+          tokens,
+          loss,
+          totalLoss: loss + (terms['next2_loss'] ?? 0) * 0.3,
+          terms,
+          metrics: {},
+          lr: 1e-3,
+          gradNorm: 1 + rnd(),
+          tokensPerSecond: opts.tokensPerStep / (stepMs / 1000),
+          stepMs,
+          tensors: 100,
         });
         if (step % opts.evalEvery === 0) {
           const el = curve(tokens) + 0.05 + (rnd() - 0.5) * 0.02 + seed * 0.003;
@@ -83,7 +93,13 @@ export async function writeFakeStudy(
       }
       const dir = join(outDir, 'runs', v.name, `seed-${seed}`);
       await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'metrics.jsonl'), [...train, ...evals].sort((a, b) => a.step - b.step).map((r) => JSON.stringify(r)).join('\n') + '\n');
+      await writeFile(
+        join(dir, 'metrics.jsonl'),
+        [...train, ...evals]
+          .sort((a, b) => a.step - b.step)
+          .map((r) => JSON.stringify(r))
+          .join('\n') + '\n',
+      );
       out.set(`${v.name}/${seed}`, { train, evals });
     }
   }

@@ -15,7 +15,9 @@ import { writeFakeStudy } from './fixtures.js';
 function decodePng(png: Uint8Array): { width: number; height: number; grey: Uint8Array } {
   const buf = Buffer.from(png);
   let pos = 8;
-  let width = 0, height = 0, channels = 0;
+  let width = 0,
+    height = 0,
+    channels = 0;
   const idat: Buffer[] = [];
   while (pos < buf.length) {
     const len = buf.readUInt32BE(pos);
@@ -41,7 +43,13 @@ function decodePng(png: Uint8Array): { width: number; height: number; grey: Uint
       const b = y > 0 ? px[(y - 1) * stride + x]! : 0;
       const c = x >= channels && y > 0 ? px[(y - 1) * stride + x - channels]! : 0;
       const p = a + b - c;
-      const pred = [0, a, b, (a + b) >> 1, Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c][filter]!;
+      const pred = [
+        0,
+        a,
+        b,
+        (a + b) >> 1,
+        Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c,
+      ][filter]!;
       px[y * stride + x] = (v + pred) & 255;
     }
   }
@@ -59,10 +67,14 @@ beforeAll(async () => {
   await writeFile(join(dir, 'empty-fonts.conf'), '<?xml version="1.0"?>\n<fontconfig></fontconfig>\n');
   process.env['FONTCONFIG_FILE'] = join(dir, 'empty-fonts.conf');
   process.env['HOME'] = dir;
-  await writeFakeStudy(join(dir, 'study'), [
-    { name: 'baseline', r: 1, params: 1_000_000, flopsPerToken: 6_000_000, lossScale: 1, stepMs: 40 },
-    { name: 'vwn-r2', r: 2, m: 2, n: 4, params: 1_100_000, flopsPerToken: 6_500_000, lossScale: 0.9, stepMs: 46 },
-  ], { seeds: [0], steps: 60, evalEvery: 10, tokensPerStep: 256 });
+  await writeFakeStudy(
+    join(dir, 'study'),
+    [
+      { name: 'baseline', r: 1, params: 1_000_000, flopsPerToken: 6_000_000, lossScale: 1, stepMs: 40 },
+      { name: 'vwn-r2', r: 2, m: 2, n: 4, params: 1_100_000, flopsPerToken: 6_500_000, lossScale: 0.9, stepMs: 46 },
+    ],
+    { seeds: [0], steps: 60, evalEvery: 10, tokensPerStep: 256 },
+  );
   await rebuildReport(join(dir, 'study'), { machine: 'Test CPU × 2' });
   svg = await readFile(join(dir, 'study', 'plots', 'loss-vs-tokens.svg'), 'utf8');
   png = await readFile(join(dir, 'study', 'plots', 'loss-vs-tokens.png'));
@@ -74,11 +86,14 @@ afterAll(async () => {
 
 describe('PNG plot text without system fonts', () => {
   it('the system fonts really are hidden: resvg with only system fonts draws no text', () => {
-    const text = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><text x="5" y="30" font-family="DejaVu Sans" font-size="24">Held-out</text></svg>';
+    const text =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><text x="5" y="30" font-family="DejaVu Sans" font-size="24">Held-out</text></svg>';
     const dark = (r: Resvg) => r.render().pixels.filter((v, i) => i % 4 === 0 && v < 128).length;
     expect(dark(new Resvg(text, { background: 'white', font: { loadSystemFonts: true } }))).toBe(0);
     // …and the bundled font draws it (the same SVG through the same resvg, only fontFiles added).
-    expect(dark(new Resvg(text, { background: 'white', font: { loadSystemFonts: false, fontFiles: [...PLOT_FONT_FILES], defaultFontFamily: 'DejaVu Sans' } }))).toBeGreaterThan(200);
+    expect(
+      dark(new Resvg(text, { background: 'white', font: { loadSystemFonts: false, fontFiles: [...PLOT_FONT_FILES], defaultFontFamily: 'DejaVu Sans' } })),
+    ).toBeGreaterThan(200);
   });
 
   it("the report's loss-vs-tokens PNG has text pixels: it differs from the same plot with its <text> removed", async () => {

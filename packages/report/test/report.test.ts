@@ -52,7 +52,16 @@ async function byHand(dir: string, variant: string, seed: number) {
 
 const BASE: FakeVariant = { name: 'baseline', r: 1, params: 1_234_567, flopsPerToken: 6_000_000, lossScale: 1, stepMs: 40 };
 const WIDE: FakeVariant = {
-  name: 'vwn-r2-mtp', r: 2, m: 2, n: 4, params: 1_300_000, activeParams: 1_250_000, flopsPerToken: 6_480_000, lossScale: 0.9, stepMs: 46, mtp: true,
+  name: 'vwn-r2-mtp',
+  r: 2,
+  m: 2,
+  n: 4,
+  params: 1_300_000,
+  activeParams: 1_250_000,
+  flopsPerToken: 6_480_000,
+  lossScale: 0.9,
+  stepMs: 46,
+  mtp: true,
 };
 
 describe('writeReport on a synthetic two-variant study', () => {

@@ -62,9 +62,19 @@ describe('fitLogLinear', () => {
   });
 
   it('rejects fewer than 2 distinct r values and non-positive r', () => {
-    expect(() => fitLogLinear([{ r: 2, delta: -0.1 }, { r: 2, delta: -0.2 }])).toThrow(/2 distinct r/);
+    expect(() =>
+      fitLogLinear([
+        { r: 2, delta: -0.1 },
+        { r: 2, delta: -0.2 },
+      ]),
+    ).toThrow(/2 distinct r/);
     expect(() => fitLogLinear([])).toThrow(/2 distinct r/);
-    expect(() => fitLogLinear([{ r: 0, delta: 0 }, { r: 2, delta: 0 }])).toThrow(/positive/);
+    expect(() =>
+      fitLogLinear([
+        { r: 0, delta: 0 },
+        { r: 2, delta: 0 },
+      ]),
+    ).toThrow(/positive/);
   });
 });
 
@@ -161,7 +171,7 @@ describe("Student's t distribution (scipy reference values)", () => {
 });
 
 describe('pairedComparison', () => {
-  it('matches scipy ttest_1samp on the issue\'s VWN r = 2 deltas: not resolved, 10 seeds needed', () => {
+  it("matches scipy ttest_1samp on the issue's VWN r = 2 deltas: not resolved, 10 seeds needed", () => {
     const c = pairedComparison([-0.25, -0.01, -0.04]);
     expect(c.n).toBe(3);
     expect(c.df).toBe(2);
@@ -196,7 +206,15 @@ describe('pairedComparison', () => {
 
   it('one seed: no interval, no test; zero spread: a point interval', () => {
     expect(pairedComparison([-0.13])).toEqual({
-      n: 1, mean: -0.13, sd: null, ci95: null, t: null, df: null, p: null, verdict: 'single-seed', seedsNeeded: null,
+      n: 1,
+      mean: -0.13,
+      sd: null,
+      ci95: null,
+      t: null,
+      df: null,
+      p: null,
+      verdict: 'single-seed',
+      seedsNeeded: null,
     });
     const same = pairedComparison([-0.1, -0.1]);
     expect(same.p).toBe(0);
@@ -236,7 +254,10 @@ describe('fitLogLinear slope interval (scipy linregress)', () => {
   });
 
   it('has no slope interval with 2 points', () => {
-    const fit = fitLogLinear([{ r: 2, delta: -0.1 }, { r: 4, delta: -0.2 }]);
+    const fit = fitLogLinear([
+      { r: 2, delta: -0.1 },
+      { r: 4, delta: -0.2 },
+    ]);
     expect(fit.df).toBe(0);
     expect(fit.aSe).toBeNull();
     expect(fit.aCi95).toBeNull();

@@ -30,8 +30,25 @@ export function dghcReadKernel(blas: Blas): KernelFn {
       be.makeOutput([N, n, 2 * m + n], 'float32'),
     ];
     const v = (t: Info) => be.typedArrayFromHeap(t); // views after every allocation (the heap may grow)
-    blas.dghcRead(N, m, n, db, eps, v(state!), v(w!), v(gain!), v(scaleAlpha!), v(scaleBeta!), v(read!), v(carry!), v(write!),
-      v(outs[0]!), v(outs[1]!), v(outs[2]!), v(outs[3]!));
+    blas.dghcRead(
+      N,
+      m,
+      n,
+      db,
+      eps,
+      v(state!),
+      v(w!),
+      v(gain!),
+      v(scaleAlpha!),
+      v(scaleBeta!),
+      v(read!),
+      v(carry!),
+      v(write!),
+      v(outs[0]!),
+      v(outs[1]!),
+      v(outs[2]!),
+      v(outs[3]!),
+    );
     return outs;
   };
 }

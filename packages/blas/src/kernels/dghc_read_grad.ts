@@ -25,10 +25,25 @@ export function dghcReadGradKernel(blas: Blas): KernelFn {
     const shapes = ['state', 'w', 'gain', 'scaleAlpha', 'scaleBeta', 'read', 'carry'].map((k) => i[k]!.shape as number[]);
     const outs = [...shapes, [m, n]].map((s) => be.makeOutput(s, 'float32'));
     const v = (t: Info) => be.typedArrayFromHeap(t);
-    blas.dghcReadGrad(N, m, n, db, eps,
-      v(i['dx']!), v(i['dcarried']!), v(i['dbT']!), v(i['state']!), v(i['c']!),
-      v(i['w']!), v(i['gain']!), v(i['scaleAlpha']!), v(i['scaleBeta']!), v(i['read']!), v(i['carry']!),
-      ...(outs.map(v) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array]));
+    blas.dghcReadGrad(
+      N,
+      m,
+      n,
+      db,
+      eps,
+      v(i['dx']!),
+      v(i['dcarried']!),
+      v(i['dbT']!),
+      v(i['state']!),
+      v(i['c']!),
+      v(i['w']!),
+      v(i['gain']!),
+      v(i['scaleAlpha']!),
+      v(i['scaleBeta']!),
+      v(i['read']!),
+      v(i['carry']!),
+      ...(outs.map(v) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array]),
+    );
     return outs;
   };
 }

@@ -7,7 +7,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { CpuBackend, Info, KernelFn, WasmBackend } from './types.js';
 
 const ACTIVATIONS: Record<string, string | null> = {
-  linear: null, relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu', prelu: 'Prelu',
+  linear: null,
+  relu: 'Relu',
+  relu6: 'Relu6',
+  elu: 'Elu',
+  sigmoid: 'Sigmoid',
+  leakyrelu: 'LeakyRelu',
+  prelu: 'Prelu',
 };
 
 /** `_FusedMatMul` = our matMul, then the backend's own Add and activation kernels. */

@@ -73,7 +73,10 @@ export function wasmTranspose(blas: Blas, original: KernelFn): KernelFn {
     // Small planes (e.g. GHC's per-token [32, 32]) stay on tfjs-wasm, whose XNNPACK transpose is faster there.
     if (!plan || plan[1] * plan[2] * plan[3] <= 4096) return original(args);
     const backend = args.backend as WasmBackend;
-    const out = backend.makeOutput(perm.map((a) => x.shape[a]!), x.dtype);
+    const out = backend.makeOutput(
+      perm.map((a) => x.shape[a]!),
+      x.dtype,
+    );
     const n = x.shape.reduce((a, b) => a * b, 1);
     if (n === 0) return out;
     const f32 = (v: Float32Array) => new Float32Array(v.buffer, v.byteOffset, n); // int32 bits travel unchanged

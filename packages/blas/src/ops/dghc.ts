@@ -65,8 +65,17 @@ const dghcReadGrad: tf.GradConfig = {
     const db = state!.shape[1]! / n;
     const or0 = (t: tf.Tensor | null | undefined, shape: number[]) => t ?? tf.zeros(shape);
     const inputs = {
-      dx: or0(dys[0], [N, m * db]), dcarried: or0(dys[1], [N, n * db]), dbT: or0(dys[2], [N, n, m]),
-      state: state!, c: c!, w: w!, gain: gain!, scaleAlpha: scaleAlpha!, scaleBeta: scaleBeta!, read: read!, carry: carry!,
+      dx: or0(dys[0], [N, m * db]),
+      dcarried: or0(dys[1], [N, n * db]),
+      dbT: or0(dys[2], [N, n, m]),
+      state: state!,
+      c: c!,
+      w: w!,
+      gain: gain!,
+      scaleAlpha: scaleAlpha!,
+      scaleBeta: scaleBeta!,
+      read: read!,
+      carry: carry!,
     };
     const g = tf.engine().runKernel(VWN_BLAS_DGHC_READ_GRAD, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
     return Object.fromEntries(READ_INPUTS.map((name, i) => [name, () => g[i]!]));
@@ -117,8 +126,13 @@ function checkRead(state: tf.Tensor, p: NativeDghcParams, m: number, n: number):
   if (state.rank !== 2 || state.shape[1]! % n !== 0) fail(`state must be [N, n·d_b] with n = ${n}, got [${state.shape.join(', ')}]`);
   const db = state.shape[1]! / n;
   const want: Array<[string, tf.Tensor, number[]]> = [
-    ['w', p.w, [db, 2 * m + n]], ['gain', p.gain, [db]], ['scaleAlpha', p.scaleAlpha, [n, m + n]], ['scaleBeta', p.scaleBeta, [m, n]],
-    ['read', p.read, [n, m]], ['carry', p.carry, [n, n]], ['write', p.write, [m, n]],
+    ['w', p.w, [db, 2 * m + n]],
+    ['gain', p.gain, [db]],
+    ['scaleAlpha', p.scaleAlpha, [n, m + n]],
+    ['scaleBeta', p.scaleBeta, [m, n]],
+    ['read', p.read, [n, m]],
+    ['carry', p.carry, [n, n]],
+    ['write', p.write, [m, n]],
   ];
   for (const [name, t, shape] of [['state', state, state.shape] as [string, tf.Tensor, number[]], ...want]) {
     if (t.dtype !== 'float32') fail(`${name} must be float32, got ${t.dtype}`);
@@ -148,7 +162,11 @@ function requireKernels(): void {
  * const { x, carried, bT } = nativeDghcRead(state, { w, gain, scaleAlpha, scaleBeta, read, carry, write }, { m: 2, n: 3 });
  * ```
  */
-export function nativeDghcRead(state: tf.Tensor, p: NativeDghcParams, dims: { m: number; n: number }): { x: tf.Tensor2D; carried: tf.Tensor2D; bT: tf.Tensor3D } {
+export function nativeDghcRead(
+  state: tf.Tensor,
+  p: NativeDghcParams,
+  dims: { m: number; n: number },
+): { x: tf.Tensor2D; carried: tf.Tensor2D; bT: tf.Tensor3D } {
   const { m, n } = dims;
   checkRead(state, p, m, n);
   requireKernels();
@@ -173,7 +191,8 @@ export function nativeDghcRead(state: tf.Tensor, p: NativeDghcParams, dims: { m:
 export function nativeGhcWrite(carried: tf.Tensor, z: tf.Tensor, bT: tf.Tensor): tf.Tensor2D {
   if (bT.rank !== 3) throw new Error(`nativeGhcWrite: bT must be [N, n, m], got [${bT.shape.join(', ')}]`);
   const [N, n, m] = bT.shape as [number, number, number];
-  if (z.rank !== 2 || z.shape[0] !== N || z.shape[1]! % m !== 0) throw new Error(`nativeGhcWrite: z must be [${N}, m·d_b] with m = ${m}, got [${z.shape.join(', ')}]`);
+  if (z.rank !== 2 || z.shape[0] !== N || z.shape[1]! % m !== 0)
+    throw new Error(`nativeGhcWrite: z must be [${N}, m·d_b] with m = ${m}, got [${z.shape.join(', ')}]`);
   const db = z.shape[1]! / m;
   if (carried.rank !== 2 || carried.shape[0] !== N || carried.shape[1] !== n * db) {
     throw new Error(`nativeGhcWrite: carried must be [${N}, ${n * db}], got [${carried.shape.join(', ')}]`);

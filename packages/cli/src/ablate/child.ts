@@ -47,7 +47,9 @@ async function run(task: RunTask): Promise<void> {
     await send({ type: 'backend', backend, note: selected.note });
     if (task.requireBackend && task.requireBackend !== backend) {
       throw Object.assign(
-        new Error(`backend "${task.backend}" here is "${backend}", the study's runs use "${task.requireBackend}" (start the worker with --backend ${task.requireBackend} or without --backend, or pass --allow-mixed to the coordinator)`),
+        new Error(
+          `backend "${task.backend}" here is "${backend}", the study's runs use "${task.requireBackend}" (start the worker with --backend ${task.requireBackend} or without --backend, or pass --allow-mixed to the coordinator)`,
+        ),
         { name: 'BackendMismatch' },
       );
     }

@@ -165,7 +165,10 @@ function overhead(timings: readonly Timing[]) {
   const pickup: number[] = [];
   for (const t of timings) {
     if (t.processedOn === null) continue;
-    const prevEnd = Math.max(0, ...timings.filter((o) => o !== t && o.worker === t.worker && o.finishedOn !== null && o.finishedOn <= t.processedOn!).map((o) => o.finishedOn!));
+    const prevEnd = Math.max(
+      0,
+      ...timings.filter((o) => o !== t && o.worker === t.worker && o.finishedOn !== null && o.finishedOn <= t.processedOn!).map((o) => o.finishedOn!),
+    );
     pickup.push(t.processedOn - Math.max(t.timestamp, prevEnd));
   }
   return {
@@ -283,7 +286,12 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
           continue;
         }
         if (state === 'active') {
-          if (opts.tracker.state(run.index) !== 'active' && job.processedOn) opts.tracker.set(run.index, 'active', { where: job.processedBy ?? '', jobId: id, queueMs: job.processedOn ? job.processedOn - job.timestamp : null });
+          if (opts.tracker.state(run.index) !== 'active' && job.processedOn)
+            opts.tracker.set(run.index, 'active', {
+              where: job.processedBy ?? '',
+              jobId: id,
+              queueMs: job.processedOn ? job.processedOn - job.timestamp : null,
+            });
           const p = job.progress as RunJobProgress | number;
           if (typeof p === 'object' && p !== null && p.step !== lastStep.get(run.index)) {
             lastStep.set(run.index, p.step);
@@ -324,7 +332,10 @@ export async function runStudyOnQueue(opts: QueueStudyOptions): Promise<boolean>
           if (opts.tracker.state(run.index) === 'active') opts.tracker.set(run.index, 'queued', { jobId: id, state });
         } else if (state === 'failed') {
           opts.tracker.set(run.index, 'failed', { jobId: id, error: job.failedReason });
-          throw new QueueJobError(`${run.variant.name} seed ${run.seed} failed on a worker: ${job.failedReason}; fix the cause and rerun the same command to retry it`, id);
+          throw new QueueJobError(
+            `${run.variant.name} seed ${run.seed} failed on a worker: ${job.failedReason}; fix the cause and rerun the same command to retry it`,
+            id,
+          );
         }
       }
       if (pending.size === 0) break;
@@ -361,7 +372,10 @@ async function writeResult(studyDir: string, run: PlannedRun, result: RunJobResu
   const dir = join(studyDir, run.dir);
   if (result.inPlace) {
     if (!existsSync(join(dir, DONE_FILE))) {
-      throw new QueueJobError(`the worker reported ${run.variant.name} seed ${run.seed} done in place, but ${join(dir, DONE_FILE)} is missing (is the study folder shared?)`, run.dir);
+      throw new QueueJobError(
+        `the worker reported ${run.variant.name} seed ${run.seed} done in place, but ${join(dir, DONE_FILE)} is missing (is the study folder shared?)`,
+        run.dir,
+      );
     }
     return;
   }

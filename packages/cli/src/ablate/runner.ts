@@ -68,7 +68,6 @@ export interface StudyProgress {
   readonly etaSeconds: number;
 }
 
-
 /** Builds the plan: every variant's resolved config, size and cost. */
 export async function planStudy(spec: StudySpec, opts: { corpus: Corpus; tokens: number; seeds: number }): Promise<StudyManifest> {
   if (!spec.variants.some((v) => v.name === spec.baseline)) {
@@ -78,7 +77,8 @@ export async function planStudy(spec: StudySpec, opts: { corpus: Corpus; tokens:
   const variants: StudyVariant[] = [];
   for (const v of spec.variants) {
     if (names.has(v.name)) throw new ConfigError(`variants.${v.name}`, 'is defined twice');
-    if (!/^[A-Za-z0-9._+-]+$/.test(v.name) || /^\.+$/.test(v.name)) throw new ConfigError(`variants.${v.name}`, 'names may use letters, digits and . _ + - only, and cannot be "." or ".." (a variant is a folder)');
+    if (!/^[A-Za-z0-9._+-]+$/.test(v.name) || /^\.+$/.test(v.name))
+      throw new ConfigError(`variants.${v.name}`, 'names may use letters, digits and . _ + - only, and cannot be "." or ".." (a variant is a folder)');
     names.add(v.name);
     const input = mergeConfig(spec.base as Record<string, unknown>, v.config) as RunConfigInput;
     await loadPluginsFor(input as Record<string, unknown>);
@@ -174,13 +174,19 @@ export async function openStudy(outDir: string, plan: StudyManifest, opts: OpenS
     let mixed = saved.mixed ?? false;
     if (fingerprint(saved) !== fingerprint(manifest)) {
       if (!opts.allowMixed) {
-        throw new ConfigError('--out', `${outDir} holds a different study (other variants, configs, tokens or seeds); choose another --out (or pass --allow-mixed to keep its finished runs)`);
+        throw new ConfigError(
+          '--out',
+          `${outDir} holds a different study (other variants, configs, tokens or seeds); choose another --out (or pass --allow-mixed to keep its finished runs)`,
+        );
       }
       mixed = true;
     }
     if (saved.backend !== undefined && saved.backend !== opts.backend) {
       if (!opts.allowMixed) {
-        throw new ConfigError('--backend', `${outDir} was made with backend "${saved.backend}", this run would use "${opts.backend}"; pass --backend ${saved.backend} (or --allow-mixed to mix backends)`);
+        throw new ConfigError(
+          '--backend',
+          `${outDir} was made with backend "${saved.backend}", this run would use "${opts.backend}"; pass --backend ${saved.backend} (or --allow-mixed to mix backends)`,
+        );
       }
       mixed = true;
     }

@@ -53,7 +53,6 @@ export const STUDY_BASE: RunConfigInput = {
 /** Default token budget per variant of the built-in studies. */
 export const DEFAULT_STUDY_TOKENS = 512_000; // 250 steps of 16 × 128 tokens
 
-
 const MTP = { objectives: [{ use: 'mtp', depth: 1, weight: 0.3 }] };
 
 /** The base recipe's peak and final learning rates scaled by `factor` (for lr sweeps). */
@@ -99,8 +98,8 @@ export const STUDIES: Readonly<Record<string, StudySpec>> = {
     variants: [
       { name: 'baseline', description: 'MoE Transformer, lr 3e-3', config: {}, group: 'baseline' },
       { name: 'vwn-r4', description: 'VWN r = 4 (DGHC, m = 4, n = 16), lr 3e-3', config: virtualWidth({ m: 4, n: 16 }), group: 'vwn-r4' },
-      { name: 'iso-param', description: 'baseline + a dense shared expert (hidden 115): VWN r = 4\'s total and active parameters', config: ISO_PARAM_R4 },
-      { name: 'iso-flop', description: 'baseline at D = 144, expert hidden 205: VWN r = 4\'s FLOPs/token', config: ISO_FLOP_R4 },
+      { name: 'iso-param', description: "baseline + a dense shared expert (hidden 115): VWN r = 4's total and active parameters", config: ISO_PARAM_R4 },
+      { name: 'iso-flop', description: "baseline at D = 144, expert hidden 205: VWN r = 4's FLOPs/token", config: ISO_FLOP_R4 },
       { name: 'baseline-lr0.5', description: 'baseline at lr ×0.5', config: lrTimes(0.5), group: 'baseline' },
       { name: 'baseline-lr2', description: 'baseline at lr ×2', config: lrTimes(2), group: 'baseline' },
       { name: 'vwn-r4-lr0.5', description: 'VWN r = 4 at lr ×0.5', config: { ...virtualWidth({ m: 4, n: 16 }), ...lrTimes(0.5) }, group: 'vwn-r4' },

@@ -85,7 +85,9 @@ export class StudyTracker {
     e.state = state;
     if (typeof extra['where'] === 'string') e.where = extra['where'];
     if (state === 'done' || state === 'skipped') e.step = e.run.variant.config.train.steps;
-    const kind = ({ queued: 'queued', active: prev === 'failed' ? 'retry' : 'start', done: 'done', skipped: 'skip', failed: 'failed', pending: undefined } as const)[state];
+    const kind = (
+      { queued: 'queued', active: prev === 'failed' ? 'retry' : 'start', done: 'done', skipped: 'skip', failed: 'failed', pending: undefined } as const
+    )[state];
     if (!kind) return;
     this.emit({ type: 'run', kind, ...this.base(i), ...extra });
     if (!this.opts.json && state !== 'queued') {

@@ -168,7 +168,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
       const err = e as Error;
       if (err.name === 'WaitingError') throw e;
       log(`${label}: ${err.message}`);
-      if (e instanceof RunProcessError && (e.childName === 'BackendMismatch' || e.childName === 'NonFiniteLossError')) throw new UnrecoverableError(err.message);
+      if (e instanceof RunProcessError && (e.childName === 'BackendMismatch' || e.childName === 'NonFiniteLossError'))
+        throw new UnrecoverableError(err.message);
       if (err.name === 'ConfigError') throw new UnrecoverableError(err.message);
       throw e;
     }

@@ -36,7 +36,10 @@ b.runWebGPUProgram = (...a: unknown[]) => {
   return orig(...a);
 };
 type Counts = Record<string, number> & { dispatches: number };
-const { gpuCounters, diffGpuCounters } = (await import('@vwn/kernels-gpu' as string)) as { gpuCounters(): Counts; diffGpuCounters(a: Counts, b: Counts): Counts };
+const { gpuCounters, diffGpuCounters } = (await import('@vwn/kernels-gpu' as string)) as {
+  gpuCounters(): Counts;
+  diffGpuCounters(a: Counts, b: Counts): Counts;
+};
 const c0 = gpuCounters();
 await runner.step();
 const d = diffGpuCounters(gpuCounters(), c0);

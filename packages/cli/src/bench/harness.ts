@@ -12,7 +12,18 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { ByteTokenizer, ConfigError, loadPluginsFor, registerFusedOps, resolveRunConfig, unregisterFusedOps, Trainer, useBackend, type Model, type ModelConfig } from '@vwn/core';
+import {
+  ByteTokenizer,
+  ConfigError,
+  loadPluginsFor,
+  registerFusedOps,
+  resolveRunConfig,
+  unregisterFusedOps,
+  Trainer,
+  useBackend,
+  type Model,
+  type ModelConfig,
+} from '@vwn/core';
 import { virtualWidth } from '@vwn/ghc';
 import { installDiscovery } from '../discovery.js';
 
@@ -77,7 +88,11 @@ export function randomRows(batch: number, seqLen: number, vocab: number, seed = 
   const out = new Int32Array(batch * (seqLen + 1));
   let s = seed >>> 0 || 1;
   for (let i = 0; i < out.length; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     out[i] = s % vocab;
   }
   return out;
@@ -102,10 +117,7 @@ export async function createStepRunner(config: ModelConfig, batchSize: number, s
   const { vocabSize, ...model } = config;
   const tokens = randomRows(Math.max(64, batchSize * 4), config.seqLen, vocabSize, seed);
   const corpus = { name: 'random', tokenizer: new ByteTokenizer(), train: tokens, validation: tokens.slice(0, 4 * (config.seqLen + 1)) };
-  const run = resolveRunConfig(
-    { ...model, train: { batchSize, steps: 1_000_000, lr: 1e-3, warmupSteps: 0, schedule: 'constant', seed } },
-    vocabSize,
-  );
+  const run = resolveRunConfig({ ...model, train: { batchSize, steps: 1_000_000, lr: 1e-3, warmupSteps: 0, schedule: 'constant', seed } }, vocabSize);
   const trainer = await Trainer.create({ config: run, corpus });
   const tokensPerStep = batchSize * config.seqLen;
   return {
@@ -179,10 +191,7 @@ export interface BenchResult {
 }
 
 /** Runs one config on the active backend: `warmup` untimed steps, then `steps` timed ones. */
-export async function benchConfig(
-  cfg: BenchConfig,
-  opts: { steps: number; warmup: number; backend: string; peak: number },
-): Promise<BenchResult> {
+export async function benchConfig(cfg: BenchConfig, opts: { steps: number; warmup: number; backend: string; peak: number }): Promise<BenchResult> {
   const base = { config: cfg.name, backend: opts.backend };
   try {
     await loadPluginsFor(cfg.model as unknown as Record<string, unknown>);
@@ -221,7 +230,14 @@ export async function benchConfig(
       ...base,
       status: 'ok',
       ...(leak !== 0 || varying
-        ? { note: [leak !== 0 ? `tensors grew by ${leak} over ${opts.steps} steps` : '', varying ? `gpu counts varied: ${perStep.map((c) => `${c.dispatches}d/${c.reads}r`).join(', ')}` : ''].filter(Boolean).join('; ') }
+        ? {
+            note: [
+              leak !== 0 ? `tensors grew by ${leak} over ${opts.steps} steps` : '',
+              varying ? `gpu counts varied: ${perStep.map((c) => `${c.dispatches}d/${c.reads}r`).join(', ')}` : '',
+            ]
+              .filter(Boolean)
+              .join('; '),
+          }
         : {}),
       ...(perStep.length > 0 ? { gpuPerStep: perStep[perStep.length - 1]! } : {}),
       steps: opts.steps,
@@ -270,7 +286,12 @@ export function formatOverheadTable(results: readonly BenchResult[]): string {
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const lines = rows.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
-  return ['VWN overhead: step time vs analytic FLOPs, against the baseline on the same backend', lines[0], widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1)].join('\n');
+  return [
+    'VWN overhead: step time vs analytic FLOPs, against the baseline on the same backend',
+    lines[0],
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...lines.slice(1),
+  ].join('\n');
 }
 
 /** Plain-text table of results. */
@@ -279,22 +300,60 @@ export function formatTable(results: readonly BenchResult[]): string {
   const f = (x: number | undefined, d = 0) => (x === undefined ? '' : x.toFixed(d));
   const gpu = results.some((r) => r.gpuPerStep !== undefined);
   const g = (r: BenchResult) =>
-    !gpu ? [] : r.gpuPerStep ? [String(r.gpuPerStep.dispatches), String(r.gpuPerStep.submits), String(r.gpuPerStep.reads), String(r.gpuPerStep.bytesRead), String(r.gpuPerStep.buffersCreated)] : ['', '', '', '', ''];
+    !gpu
+      ? []
+      : r.gpuPerStep
+        ? [
+            String(r.gpuPerStep.dispatches),
+            String(r.gpuPerStep.submits),
+            String(r.gpuPerStep.reads),
+            String(r.gpuPerStep.bytesRead),
+            String(r.gpuPerStep.buffersCreated),
+          ]
+        : ['', '', '', '', ''];
   const rows = [
-    ['config', 'backend', 'step ms', 'tok/s', 'GFLOP/s', 'peak', 'util', 'Δstep', 'ΔFLOP', 'RSS MiB', 'tensors', ...(gpu ? ['disp/step', 'submits', 'reads', 'bytes read', 'bufs new'] : []), 'note'],
+    [
+      'config',
+      'backend',
+      'step ms',
+      'tok/s',
+      'GFLOP/s',
+      'peak',
+      'util',
+      'Δstep',
+      'ΔFLOP',
+      'RSS MiB',
+      'tensors',
+      ...(gpu ? ['disp/step', 'submits', 'reads', 'bytes read', 'bufs new'] : []),
+      'note',
+    ],
     ...results.map((r) =>
       r.status !== 'ok'
         ? [r.config, r.backend, r.status, '', '', '', '', '', '', '', '', ...g(r), r.note ?? '']
         : [
-            r.config, r.backend, f(r.stepMsMedian), f(r.tokensPerSecond), f(r.gflops, 1), f(r.peakMatMulGflops, 1),
-            pct(r.utilization), pct(r.stepOverhead), pct(r.flopOverhead), f(r.maxRssMiB), String(r.tensorsAlive ?? ''), ...g(r), r.note ?? '',
+            r.config,
+            r.backend,
+            f(r.stepMsMedian),
+            f(r.tokensPerSecond),
+            f(r.gflops, 1),
+            f(r.peakMatMulGflops, 1),
+            pct(r.utilization),
+            pct(r.stepOverhead),
+            pct(r.flopOverhead),
+            f(r.maxRssMiB),
+            String(r.tensorsAlive ?? ''),
+            ...g(r),
+            r.note ?? '',
           ],
     ),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   return rows
     .map((row, i) => {
-      const line = row.map((cell, c) => (c < 2 || c === row.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+      const line = row
+        .map((cell, c) => (c < 2 || c === row.length - 1 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .join('  ')
+        .trimEnd();
       return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
     })
     .join('\n');
@@ -340,4 +399,3 @@ export async function activateBenchBackend(spec: string): Promise<{ label: strin
   if (r.enabled) for (const [name, ops] of Object.entries(r.fusedOps ?? {})) registerFusedOps(name as 'dghc', ops as never, [backend]);
   return { label: `${backend}+blas`, note: r.note, ok: r.enabled };
 }
-

@@ -74,8 +74,10 @@ for (const backend of backends.length ? backends : ['wasm', 'cpu']) {
     by.set(k.name, e);
   }
   const rows = [...by.entries()].sort((a, b) => b[1].ms - a[1].ms);
-  console.log(`\n== ${cfgName} on ${tag}: median step ${stepMs.toFixed(0)} ms, min ${times[0]!.toFixed(0)} ms (${steps} steps), ` +
-    `GFLOP/s ${(runner.flopsPerStep / stepMs / 1e6).toFixed(1)}; profiled step ${profMs.toFixed(0)} ms, kernel sum ${total.toFixed(0)} ms, ${info.kernels.length} kernels`);
+  console.log(
+    `\n== ${cfgName} on ${tag}: median step ${stepMs.toFixed(0)} ms, min ${times[0]!.toFixed(0)} ms (${steps} steps), ` +
+      `GFLOP/s ${(runner.flopsPerStep / stepMs / 1e6).toFixed(1)}; profiled step ${profMs.toFixed(0)} ms, kernel sum ${total.toFixed(0)} ms, ${info.kernels.length} kernels`,
+  );
   console.log('kernel'.padEnd(22) + 'ms'.padStart(9) + '   %  ' + 'calls'.padStart(6));
   for (const [name, e] of rows.slice(0, 20)) {
     console.log(name.padEnd(22) + e.ms.toFixed(1).padStart(9) + (((100 * e.ms) / total).toFixed(1) + '%').padStart(7) + String(e.n).padStart(6));
@@ -90,7 +92,8 @@ for (const backend of backends.length ? backends : ['wasm', 'cpu']) {
       e.n++;
       mm.set(key, e);
     }
-    for (const [k, e] of [...mm.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(process.env.SHAPES_TOP ?? 25))) console.log(`  ${e.ms.toFixed(1).padStart(8)} ms ${String(e.n).padStart(4)}×  ${k}`);
+    for (const [k, e] of [...mm.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(process.env.SHAPES_TOP ?? 25)))
+      console.log(`  ${e.ms.toFixed(1).padStart(8)} ms ${String(e.n).padStart(4)}×  ${k}`);
   }
   runner.dispose();
 }

@@ -42,9 +42,15 @@ export async function studyFromFile(path: string): Promise<StudySpec> {
   if (Array.isArray(rawVariants)) {
     variants = rawVariants.map((v: Record<string, unknown>, i: number) => {
       if (typeof v?.['name'] !== 'string') throw new ConfigError(`variants[${i}].name`, 'is required (a string)');
-      if (v['group'] !== undefined && typeof v['group'] !== 'string') throw new ConfigError(`variants[${i}].group`, 'expected a string (the arm this variant is an alternative of)');
+      if (v['group'] !== undefined && typeof v['group'] !== 'string')
+        throw new ConfigError(`variants[${i}].group`, 'expected a string (the arm this variant is an alternative of)');
       const group = v['group'] as string | undefined;
-      return { name: v['name'], description: String(v['description'] ?? ''), config: (v['config'] ?? {}) as Record<string, unknown>, ...(group !== undefined ? { group } : {}) };
+      return {
+        name: v['name'],
+        description: String(v['description'] ?? ''),
+        config: (v['config'] ?? {}) as Record<string, unknown>,
+        ...(group !== undefined ? { group } : {}),
+      };
     });
   } else if (rawVariants && typeof rawVariants === 'object') {
     variants = Object.entries(rawVariants as Record<string, Record<string, unknown>>).map(([name, config]) => ({ name, description: '', config }));
@@ -56,7 +62,8 @@ export async function studyFromFile(path: string): Promise<StudySpec> {
   const allowed = ['base', 'variants', 'baseline', 'name', 'description', 'seeds', 'comparisons'];
   for (const k of Object.keys(raw)) if (!allowed.includes(k)) throw new ConfigError(k, `unknown field; allowed: ${allowed.join(', ')}`);
   const seeds = raw['seeds'];
-  if (seeds !== undefined && !(Number.isInteger(seeds) && (seeds as number) >= 1)) throw new ConfigError('seeds', `expected a positive integer, got ${JSON.stringify(seeds)}`);
+  if (seeds !== undefined && !(Number.isInteger(seeds) && (seeds as number) >= 1))
+    throw new ConfigError('seeds', `expected a positive integer, got ${JSON.stringify(seeds)}`);
   const rawComparisons = raw['comparisons'] ?? [];
   if (!Array.isArray(rawComparisons)) throw new ConfigError('comparisons', 'expected an array of {"variant", "reference", "label"?}');
   const comparisons = rawComparisons.map((c: Record<string, unknown>, i: number) => {
@@ -66,7 +73,11 @@ export async function studyFromFile(path: string): Promise<StudySpec> {
     return { variant: c['variant'], reference: c['reference'], ...(typeof c['label'] === 'string' ? { label: c['label'] } : {}) };
   });
   return {
-    name: String(raw['name'] ?? 'custom'), description: String(raw['description'] ?? ''), base, baseline, variants,
+    name: String(raw['name'] ?? 'custom'),
+    description: String(raw['description'] ?? ''),
+    base,
+    baseline,
+    variants,
     ...(seeds !== undefined ? { seeds: seeds as number } : {}),
     ...(comparisons.length ? { comparisons } : {}),
   };
@@ -112,17 +123,29 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
   const concurrent = opts.queue !== undefined || parallel > 1;
   // Ctrl-C / SIGTERM: local runs checkpoint and stop; a queued study detaches and its workers go on.
   const stop = new AbortController();
-  const signals = onStopSignals(() => {
-    stopRequested = true;
-    stop.abort();
-  }, opts.queue !== undefined ? 'detaching; the workers go on. Rerun the same command to re-attach' : 'checkpointing; rerun the same command to resume');
+  const signals = onStopSignals(
+    () => {
+      stopRequested = true;
+      stop.abort();
+    },
+    opts.queue !== undefined ? 'detaching; the workers go on. Rerun the same command to re-attach' : 'checkpointing; rerun the same command to resume',
+  );
   let result: { complete: boolean };
   try {
     if (concurrent) {
       try {
         const complete = await runConcurrentStudy({
-          spec, plan, outDir, queue: opts.queue, parallel, json: opts.json, signal: stop.signal,
-          backend: opts.backend ?? spec.base.backend ?? 'auto', backendLabel: label, allowMixed: opts.allowMixed, blasThreads: opts.blasThreads,
+          spec,
+          plan,
+          outDir,
+          queue: opts.queue,
+          parallel,
+          json: opts.json,
+          signal: stop.signal,
+          backend: opts.backend ?? spec.base.backend ?? 'auto',
+          backendLabel: label,
+          allowMixed: opts.allowMixed,
+          blasThreads: opts.blasThreads,
         });
         result = { complete };
       } catch (e) {
@@ -173,6 +196,9 @@ export async function ablateCommand(opts: AblateOptions): Promise<number> {
   }
   const { files } = await rebuildReport(outDir);
   if (opts.json) process.stdout.write(JSON.stringify({ type: 'report', outDir, files, backend, seconds: (Date.now() - t0) / 1000 }) + '\n');
-  else process.stderr.write(`study "${spec.name}" done in ${formatDuration((Date.now() - t0) / 1000)} on ${note.replace(/^auto: using /, '')}; report: ${join(outDir, 'report.md')} (also report.html, plots/)\n`);
+  else
+    process.stderr.write(
+      `study "${spec.name}" done in ${formatDuration((Date.now() - t0) / 1000)} on ${note.replace(/^auto: using /, '')}; report: ${join(outDir, 'report.md')} (also report.html, plots/)\n`,
+    );
   return 0;
 }

@@ -61,8 +61,16 @@ function runWorker(args: string[]): Promise<unknown> {
  * ```
  */
 export async function benchCommand(opts: BenchOptions): Promise<number> {
-  const specs = (opts.backend ?? 'wasm,wasm+fix,wasm+blas').split(',').map((s) => s.trim()).filter(Boolean);
-  const names = opts.configs ? opts.configs.split(',').map((s) => s.trim()).filter(Boolean) : [...DEFAULT_BENCH_CONFIGS];
+  const specs = (opts.backend ?? 'wasm,wasm+fix,wasm+blas')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const names = opts.configs
+    ? opts.configs
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [...DEFAULT_BENCH_CONFIGS];
   const configs = names.map((n) => {
     const c = BENCH_CONFIGS.find((x) => x.name === n);
     if (!c) throw new ConfigError('--configs', `unknown config "${n}"; allowed: ${BENCH_CONFIGS.map((x) => x.name).join(', ')}`);
@@ -92,15 +100,24 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
         ((await runWorker(['config', spec, c.name, String(steps), String(peak)])) as BenchResult | null) ??
         ({ config: c.name, backend: label, status: 'failed', note: lastWorkerError || 'worker crashed' } as BenchResult);
       results.push(r);
-      log(r.status === 'ok'
-        ? `  ${c.name}: ${r.stepMsMedian!.toFixed(0)} ms/step, ${r.tokensPerSecond!.toFixed(0)} tok/s, ${r.gflops!.toFixed(1)} GFLOP/s (${(100 * r.utilization!).toFixed(1)}% of peak)` +
-          (r.gpuPerStep ? `; per step: ${r.gpuPerStep.dispatches} dispatches, ${r.gpuPerStep.submits} submits, ${r.gpuPerStep.reads} reads (${r.gpuPerStep.bytesRead} B), ${r.gpuPerStep.buffersCreated} buffers created` : '')
-        : `  ${c.name}: ${r.status} (${r.note})`);
+      log(
+        r.status === 'ok'
+          ? `  ${c.name}: ${r.stepMsMedian!.toFixed(0)} ms/step, ${r.tokensPerSecond!.toFixed(0)} tok/s, ${r.gflops!.toFixed(1)} GFLOP/s (${(100 * r.utilization!).toFixed(1)}% of peak)` +
+              (r.gpuPerStep
+                ? `; per step: ${r.gpuPerStep.dispatches} dispatches, ${r.gpuPerStep.submits} submits, ${r.gpuPerStep.reads} reads (${r.gpuPerStep.bytesRead} B), ${r.gpuPerStep.buffersCreated} buffers created`
+                : '')
+          : `  ${c.name}: ${r.status} (${r.note})`,
+      );
     }
   }
   const final = withOverheads(results);
   const report = {
-    machine: { cpus: (await import('node:os')).cpus().length, cpuModel: (await import('node:os')).cpus()[0]?.model ?? '', node: process.version, tfjs: tf.version_core },
+    machine: {
+      cpus: (await import('node:os')).cpus().length,
+      cpuModel: (await import('node:os')).cpus()[0]?.model ?? '',
+      node: process.version,
+      tfjs: tf.version_core,
+    },
     steps,
     backends,
     results: final,

@@ -26,7 +26,10 @@ export function checkpointPath(opts: { out?: string | undefined; checkpoint?: st
  * `--preset` would be silently ignored.
  */
 export function rejectConfigFlags(opts: CommonOptions, command: string, corpusAllowed: boolean): void {
-  const flags: Array<[string, string | undefined]> = [['--config', opts.config], ['--preset', opts.preset]];
+  const flags: Array<[string, string | undefined]> = [
+    ['--config', opts.config],
+    ['--preset', opts.preset],
+  ];
   if (!corpusAllowed) flags.push(['--corpus', opts.corpus]);
   for (const [flag, value] of flags) {
     if (value !== undefined) {

@@ -25,9 +25,12 @@ export function groupLayers(rows: readonly AccountingRow[]): AccountingRow[] {
   for (const r of rows) {
     const component = r.component.replace(/^layers\.\d+\./, 'layers.*.');
     const prev = out.get(component);
-    out.set(component, prev
-      ? { ...prev, params: prev.params + r.params, activeParams: prev.activeParams + r.activeParams, flopsPerToken: prev.flopsPerToken + r.flopsPerToken }
-      : { ...r, component });
+    out.set(
+      component,
+      prev
+        ? { ...prev, params: prev.params + r.params, activeParams: prev.activeParams + r.activeParams, flopsPerToken: prev.flopsPerToken + r.flopsPerToken }
+        : { ...r, component },
+    );
   }
   return [...out.values()];
 }
@@ -65,12 +68,15 @@ export async function inspectCommand(opts: InspectOptions): Promise<number> {
       if (i === 0 || i === table.length - 2) process.stdout.write(widths.map((w) => '-'.repeat(w)).join('  ') + '\n');
     }
     const D = config.model.dModel;
-    process.stdout.write(`D = ${D}, D' = ${model.layout.width} (m = ${model.layout.m}, n = ${model.layout.n}), L = ${config.model.layers}, T = ${config.model.seqLen}, V = ${config.model.vocabSize}\n`);
+    process.stdout.write(
+      `D = ${D}, D' = ${model.layout.width} (m = ${model.layout.m}, n = ${model.layout.n}), L = ${config.model.layers}, T = ${config.model.seqLen}, V = ${config.model.vocabSize}\n`,
+    );
     process.stdout.write(
       `memory estimate for training on ${backend} (batch ${config.train.batchSize}, accumulate ${config.train.accumulate}): ${formatBytes(memory.totalBytes)} = ` +
         `parameters ${formatBytes(memory.paramBytes)} + optimizer state ${formatBytes(memory.optimizerBytes)} + gradients ${formatBytes(memory.gradientBytes)} + ` +
         `activations of one step ${formatBytes(memory.activationBytes)}; available ${formatBytes(memory.limit.bytes)} (${memory.limit.source})` +
-        (memory.totalBytes > memory.limit.bytes ? ' — TOO LARGE: `vwn train` will refuse it' : '') + '\n',
+        (memory.totalBytes > memory.limit.bytes ? ' — TOO LARGE: `vwn train` will refuse it' : '') +
+        '\n',
     );
   }
   model.dispose();

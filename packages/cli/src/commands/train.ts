@@ -63,11 +63,15 @@ async function trainLocked(
     else {
       lastLoss = r.loss;
       const remaining = config.train.steps - r.step;
-      progress.update(r.step, {
-        loss: lastLoss.toFixed(3),
-        val: Number.isNaN(evalLoss) ? '-' : evalLoss.toFixed(3),
-        'tok/s': r.tokensPerSecond.toFixed(0),
-      }, (remaining * r.stepMs) / 1000);
+      progress.update(
+        r.step,
+        {
+          loss: lastLoss.toFixed(3),
+          val: Number.isNaN(evalLoss) ? '-' : evalLoss.toFixed(3),
+          'tok/s': r.tokensPerSecond.toFixed(0),
+        },
+        (remaining * r.stepMs) / 1000,
+      );
     }
   };
   const trainer = await Trainer.create({ config, corpus, store: runDirectory(outDir), resume: opts.resume ?? false, onRecord, ignoreMemoryCheck: true });
@@ -77,7 +81,8 @@ async function trainLocked(
     process.stderr.write(
       `model: ${(totals.params / 1e6).toFixed(2)}M params, ${(totals.flopsPerToken / 1e6).toFixed(2)} MFLOP/token; ` +
         `corpus ${corpus.name}: ${corpus.train.length} train / ${corpus.validation.length} held-out tokens; out ${outDir}` +
-        (trainer.step > 0 ? `; resuming at step ${trainer.step}` : '') + '\n',
+        (trainer.step > 0 ? `; resuming at step ${trainer.step}` : '') +
+        '\n',
     );
   }
   const signals = onStopSignals(() => trainer.requestStop(), 'saving a checkpoint after this step');

@@ -20,7 +20,7 @@ export async function modelFromCheckpoint(
   opts: { dropObjectives?: boolean } = {},
 ): Promise<{ model: Model; tokenizer: Tokenizer; checkpoint: LoadedCheckpoint }> {
   const saved = checkpoint.state.config['model'] as ResolvedModelConfig;
-  const config = opts.dropObjectives ?? true ? { ...saved, objectives: [] } : saved;
+  const config = (opts.dropObjectives ?? true) ? { ...saved, objectives: [] } : saved;
   await loadPluginsFor(config as unknown as Record<string, unknown>);
   const model = assembleModel(config);
   try {

@@ -171,14 +171,17 @@ export function decodeSafetensors(bytes: Uint8Array): { tensors: Record<string, 
     const dtype = info.dtype;
     const shape = info.shape;
     const offs = info.data_offsets;
-    if (!Array.isArray(shape) || !shape.every(isDim)) throw new SafetensorsError(`tensor "${name}": shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every(isDim))
+      throw new SafetensorsError(`tensor "${name}": shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isDim)) {
       throw new SafetensorsError(`tensor "${name}": data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offs)}`);
     }
     const [begin, end] = offs as [number, number];
     const size = (shape as number[]).reduce((a, b) => a * b, 1);
     if (end < begin || end - begin !== size * BYTES_PER[dtype]) {
-      throw new SafetensorsError(`tensor "${name}": data_offsets [${begin}, ${end}] do not match shape [${shape.join(', ')}] × ${dtype} (${size * BYTES_PER[dtype]} bytes)`);
+      throw new SafetensorsError(
+        `tensor "${name}": data_offsets [${begin}, ${end}] do not match shape [${shape.join(', ')}] × ${dtype} (${size * BYTES_PER[dtype]} bytes)`,
+      );
     }
     if (end > dataLen) throw new SafetensorsError(`tensor "${name}": data_offsets end ${end} is past the data region (${dataLen} bytes): truncated`);
     entries.push({ name, dtype, shape: [...(shape as number[])], begin, end });

@@ -35,10 +35,7 @@ const MIN_PART = 2;
  * corpus.validation.length; // 100
  * ```
  */
-export function corpusFromText(
-  text: string | Uint8Array,
-  opts: { name: string; tokenizer: Tokenizer; validationFraction?: number },
-): Corpus {
+export function corpusFromText(text: string | Uint8Array, opts: { name: string; tokenizer: Tokenizer; validationFraction?: number }): Corpus {
   if (typeof text !== 'string' && !(text instanceof Uint8Array)) throw new Error(`data.corpus: text must be a string or a Uint8Array, got ${typeof text}`);
   if (typeof opts?.name !== 'string') throw new Error(`data.corpus: name must be a string, got ${typeof opts?.name}`);
   if (typeof opts.tokenizer?.encode !== 'function') throw new Error('data.tokenizer: must be a Tokenizer (with encode/decode), e.g. new ByteTokenizer()');

@@ -107,10 +107,7 @@ export class BatchSampler {
  * const evalSet = evaluationBatches(corpus.validation, { batchSize: 16, seqLen: 128, maxBatches: 8 });
  * ```
  */
-export function evaluationBatches(
-  tokens: Int32Array,
-  opts: { batchSize: number; seqLen: number; maxBatches: number; extra?: number },
-): Batch[] {
+export function evaluationBatches(tokens: Int32Array, opts: { batchSize: number; seqLen: number; maxBatches: number; extra?: number }): Batch[] {
   checkTokens(tokens);
   const batchSize = positiveInt('batchSize', opts.batchSize);
   const maxBatches = positiveInt('maxBatches', opts.maxBatches);

@@ -164,7 +164,9 @@ export class CharTokenizer implements Tokenizer {
       const c = chars[i]!;
       const id = this.index.get(c);
       if (id === undefined) {
-        throw new Error(`CharTokenizer.encode: character ${describeChar(c)} at position ${i} is not in the alphabet (${this.vocabSize} characters); use the byte tokenizer or build the alphabet from this text`);
+        throw new Error(
+          `CharTokenizer.encode: character ${describeChar(c)} at position ${i} is not in the alphabet (${this.vocabSize} characters); use the byte tokenizer or build the alphabet from this text`,
+        );
       }
       out[i] = id;
     }

@@ -32,10 +32,7 @@ import { unsortedSegmentSumWasmConfig } from './unsorted_segment_sum_wasm.js';
  * // UnsortedSegmentSum wasm
  * ```
  */
-export const VWN_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
-  unsortedSegmentSumCpuConfig,
-  unsortedSegmentSumWasmConfig,
-];
+export const VWN_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig];
 
 function install(config: tf.KernelConfig): void {
   const { kernelName, backendName } = config;

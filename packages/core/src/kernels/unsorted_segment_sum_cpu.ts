@@ -77,16 +77,10 @@ export interface SegmentSumPlan {
  * // plan.outShape = [2, 3], plan.numRows = 4, plan.width = 3
  * ```
  */
-export function planUnsortedSegmentSum(
-  x: TensorInfo,
-  segmentIds: TensorInfo,
-  attrs: NamedAttrMap | undefined,
-): SegmentSumPlan {
+export function planUnsortedSegmentSum(x: TensorInfo, segmentIds: TensorInfo, attrs: NamedAttrMap | undefined): SegmentSumPlan {
   const numSegments = attrs?.['numSegments'];
   if (typeof numSegments !== 'number' || !Number.isInteger(numSegments) || numSegments < 0) {
-    throw new Error(
-      `${KERNEL_NAME}: numSegments must be a non-negative integer, got ${String(numSegments)}`,
-    );
+    throw new Error(`${KERNEL_NAME}: numSegments must be a non-negative integer, got ${String(numSegments)}`);
   }
   if (x.dtype !== 'float32' && x.dtype !== 'int32') {
     throw new Error(`${KERNEL_NAME}: x must be float32 or int32, got ${x.dtype}`);
@@ -96,17 +90,12 @@ export function planUnsortedSegmentSum(
   }
   const idRank = segmentIds.shape.length;
   if (idRank > x.shape.length) {
-    throw new Error(
-      `${KERNEL_NAME}: segmentIds rank ${idRank} exceeds x rank ${x.shape.length}`,
-    );
+    throw new Error(`${KERNEL_NAME}: segmentIds rank ${idRank} exceeds x rank ${x.shape.length}`);
   }
   let numRows = 1;
   for (let d = 0; d < idRank; d++) {
     if (segmentIds.shape[d] !== x.shape[d]) {
-      throw new Error(
-        `${KERNEL_NAME}: segmentIds.shape [${segmentIds.shape.join(',')}] must be a prefix ` +
-          `of x.shape [${x.shape.join(',')}]`,
-      );
+      throw new Error(`${KERNEL_NAME}: segmentIds.shape [${segmentIds.shape.join(',')}] must be a prefix ` + `of x.shape [${x.shape.join(',')}]`);
     }
     numRows *= segmentIds.shape[d] as number;
   }
@@ -136,19 +125,12 @@ export function planUnsortedSegmentSum(
  * // out = [3, 4, 6, 8]
  * ```
  */
-export function scatterAddRows(
-  x: ArrayLike<number>,
-  ids: ArrayLike<number>,
-  out: SegmentSumArray,
-  numSegments: number,
-  numRows: number,
-  width: number,
-): void {
+export function scatterAddRows(x: ArrayLike<number>, ids: ArrayLike<number>, out: SegmentSumArray, numSegments: number, numRows: number, width: number): void {
   if (width === 0 || numSegments === 0) return;
   if (width === 1) {
     for (let i = 0; i < numRows; i++) {
       const s = ids[i] as number;
-      if (s >= 0 && s < numSegments) out[s] += x[i] as number;
+      if (s >= 0 && s < numSegments) out[s] = (out[s] as number) + (x[i] as number);
     }
     return;
   }
@@ -157,7 +139,7 @@ export function scatterAddRows(
     if (!(s >= 0 && s < numSegments)) continue;
     const o = s * width;
     const xo = i * width;
-    for (let j = 0; j < width; j++) out[o + j] += x[xo + j] as number;
+    for (let j = 0; j < width; j++) out[o + j] = (out[o + j] as number) + (x[xo + j] as number);
   }
 }
 
@@ -202,14 +184,7 @@ export const unsortedSegmentSumCpu: KernelFunc = ({ inputs, backend, attrs }) =>
   const size = plan.numSegments * plan.width;
   const out = plan.dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
   if (size > 0 && plan.numRows > 0) {
-    scatterAddRows(
-      readCpuValues(cpu, x, 'x'),
-      readCpuValues(cpu, segmentIds, 'segmentIds'),
-      out,
-      plan.numSegments,
-      plan.numRows,
-      plan.width,
-    );
+    scatterAddRows(readCpuValues(cpu, x, 'x'), readCpuValues(cpu, segmentIds, 'segmentIds'), out, plan.numSegments, plan.numRows, plan.width);
   }
   return cpu.makeTensorInfo(plan.outShape, plan.dtype, out);
 };

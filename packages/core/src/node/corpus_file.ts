@@ -14,10 +14,7 @@ import { corpusFromText, type Corpus } from '../data/corpus.js';
  * const corpus = await corpusFromFile('my.txt', { tokenizer: 'chars', validationFraction: 0.05 });
  * ```
  */
-export async function corpusFromFile(
-  path: string,
-  opts: { tokenizer?: 'bytes' | 'chars'; validationFraction?: number } = {},
-): Promise<Corpus> {
+export async function corpusFromFile(path: string, opts: { tokenizer?: 'bytes' | 'chars'; validationFraction?: number } = {}): Promise<Corpus> {
   if (typeof path !== 'string' || path.length === 0) throw new ConfigError('data.corpus', `path must be a non-empty string, got ${JSON.stringify(path)}`);
   const bytes = await readCorpusFile(path);
   const kind = opts.tokenizer ?? 'bytes';

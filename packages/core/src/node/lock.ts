@@ -146,9 +146,7 @@ export async function lockFolder(dir: string, opts: { command?: string; onNotice
         throw e;
       }
       const other = parseOwner(current);
-      const describeOther = other
-        ? `pid ${other.pid} on ${other.host} (${other.command}, since ${other.since})`
-        : 'an unreadable lock file';
+      const describeOther = other ? `pid ${other.pid} on ${other.host} (${other.command}, since ${other.since})` : 'an unreadable lock file';
       if (other && other.host === owner.host && other.pid === process.pid && held.has(path)) {
         throw new RunStateError(dir, `${dir} is already locked by this process`);
       }

@@ -27,4 +27,3 @@ export function nodeAvailableMemory(): { bytes: number; source: string } {
   }
   return best;
 }
-

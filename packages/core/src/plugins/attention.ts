@@ -130,7 +130,8 @@ export const causalSelfAttention: PluginDefinition<'mixer', AttentionConfig> = {
           const rot = (rotateHalf ??= rotateHalfOp(hd)).op; // its two constants are tf.keep()-ed
           const heads = (w: tf.Variable) => linear(x, w).reshape([B, T, H, hd]) as tf.Tensor4D; // [B, T, H, hd]
           const fused = fusedNn(); // one-kernel RoPE (+ transpose) and scale + causal mask + softmax where a backend offers them
-          const rope = (w: tf.Variable) => (fused?.ropeHeads ? fused.ropeHeads(heads(w), cos, sin) : applyRope(heads(w), cos, sin, rot).transpose([0, 2, 1, 3]));
+          const rope = (w: tf.Variable) =>
+            fused?.ropeHeads ? fused.ropeHeads(heads(w), cos, sin) : applyRope(heads(w), cos, sin, rot).transpose([0, 2, 1, 3]);
           const q = rope(wq); // [B, H, T, hd]
           const k = rope(wk); // [B, H, T, hd]
           const v = heads(wv).transpose([0, 2, 1, 3]); // [B, H, T, hd]

@@ -29,7 +29,7 @@ export const lmHead: PluginDefinition<'head', LmHeadConfig> = {
   specificationVersion: 'v2',
   kind: 'head',
   id: 'lm',
-  description: 'final RMSNorm + unembedding (baseline; needs D\' = D)',
+  description: "final RMSNorm + unembedding (baseline; needs D' = D)",
   parseConfig(raw, path) {
     new ConfigReader(raw, path).done();
     return {};
@@ -37,7 +37,10 @@ export const lmHead: PluginDefinition<'head', LmHeadConfig> = {
   create(_config, ctx): HeadModule {
     const { dModel: D } = ctx.dims;
     if (ctx.layout.width !== D) {
-      throw new ConfigError('head.use', `"lm" needs a carried state of width D = ${D}, got D' = ${ctx.layout.width}; use a head that reads a wide state (the embedding plugin's package provides one)`);
+      throw new ConfigError(
+        'head.use',
+        `"lm" needs a carried state of width D = ${D}, got D' = ${ctx.layout.width}; use a head that reads a wide state (the embedding plugin's package provides one)`,
+      );
     }
     const unembed = createUnembedding(ctx);
     const gain = ctx.params.create('norm.gain', [D], { kind: 'ones' }, { decay: false });
@@ -66,7 +69,10 @@ export function createUnembedding(ctx: import('../plugin.js').HeadBuildContext):
   if (ctx.tieEmbeddings) {
     const tied = ctx.embedding.tiedTable;
     if (!tied || tied.shape[0] !== V || tied.shape[1] !== D) {
-      throw new ConfigError('tieEmbeddings', `the embedding has no [V, D] = [${V}, ${D}] table to tie to (a wide [V, D'] table cannot be tied; use a factorized table or tieEmbeddings: false)`);
+      throw new ConfigError(
+        'tieEmbeddings',
+        `the embedding has no [V, D] = [${V}, ${D}] table to tie to (a wide [V, D'] table cannot be tied; use a factorized table or tieEmbeddings: false)`,
+      );
     }
     table = tied;
   } else {

@@ -27,7 +27,7 @@ export const residualConnection: PluginDefinition<'connection', ResidualConfig> 
   specificationVersion: 'v2',
   kind: 'connection',
   id: 'residual',
-  description: 'plain residual stream h + T(h) (baseline; needs D\' = D)',
+  description: "plain residual stream h + T(h) (baseline; needs D' = D)",
   parseConfig(raw, path, dims, ctx) {
     new ConfigReader(raw, path).done();
     checkWidth(dims.dModel, ctx.layout.width, path, `the "${ctx.embedding}" embedding`);

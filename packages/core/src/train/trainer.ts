@@ -177,7 +177,10 @@ export class Trainer {
     const model = assembleModel(opts.config.model);
     const { train } = opts.config;
     const optimizer = new AdamW(model.params.list(), {
-      beta1: train.beta1, beta2: train.beta2, eps: train.eps, weightDecay: train.weightDecay,
+      beta1: train.beta1,
+      beta2: train.beta2,
+      eps: train.eps,
+      weightDecay: train.weightDecay,
     });
     let trainer: Trainer;
     try {
@@ -237,10 +240,16 @@ export class Trainer {
         } catch {
           const last = lines.slice(i + 1).every((l) => !l.trim());
           if (last) break; // cut short by a crash: the step is redone
-          throw new RunStateError(metricsPath, `${metricsPath} line ${i + 1} is not JSON (and not the last line, so not a cut-off write); repair or delete that line, then rerun with --resume`);
+          throw new RunStateError(
+            metricsPath,
+            `${metricsPath} line ${i + 1} is not JSON (and not the last line, so not a cut-off write); repair or delete that line, then rerun with --resume`,
+          );
         }
         if (typeof rec?.step !== 'number') {
-          throw new RunStateError(metricsPath, `${metricsPath} line ${i + 1} is not a metrics record (no "step"); repair or delete that line, then rerun with --resume`);
+          throw new RunStateError(
+            metricsPath,
+            `${metricsPath} line ${i + 1} is not a metrics record (no "step"); repair or delete that line, then rerun with --resume`,
+          );
         }
         if (rec.step > this.step) continue;
         kept.push(line);

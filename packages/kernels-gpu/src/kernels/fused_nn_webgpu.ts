@@ -109,14 +109,21 @@ const rmsNorm: KernelFunc = ({ inputs, backend, attrs }) => {
   const [x, gain] = float32Inputs(VWN_RMS_NORM, inputs, ['x', 'gain']) as [TensorInfo, TensorInfo];
   const [rows, D] = rowsCols(x);
   const eps = f32Literal(attrs?.['eps'] as number);
-  const program = rowProgram(`vwnRmsNorm_eps${eps}`, [...x.shape], rows, D, ['x', 'gain'], `
+  const program = rowProgram(
+    `vwnRmsNorm_eps${eps}`,
+    [...x.shape],
+    rows,
+    D,
+    ['x', 'gain'],
+    `
         var s = 0.0;
         for (var d = lid; d < ${D}; d += ${WG}) { let v = x[base + d]; s += v * v; }
         ${reduce('s', 'ss', 'sum')}
         let inv = inverseSqrt(ss / ${f32Literal(D)} + ${eps});
         if (valid) {
           for (var d = lid; d < ${D}; d += ${WG}) { result[base + d] = (x[base + d] * inv) * gain[d]; }
-        }`);
+        }`,
+  );
   return run(backend, program, [x, gain], rows);
 };
 
@@ -124,7 +131,13 @@ const rmsNormStats: KernelFunc = ({ inputs, backend, attrs }) => {
   const [x, gain, dy] = float32Inputs(VWN_RMS_NORM_STATS, inputs, ['x', 'gain', 'dy']) as [TensorInfo, TensorInfo, TensorInfo];
   const [rows, D] = rowsCols(x);
   const eps = f32Literal(attrs?.['eps'] as number);
-  const program = rowProgram(`vwnRmsNormStats_eps${eps}`, [rows, 2], rows, D, ['x', 'gain', 'dy'], `
+  const program = rowProgram(
+    `vwnRmsNormStats_eps${eps}`,
+    [rows, 2],
+    rows,
+    D,
+    ['x', 'gain', 'dy'],
+    `
         var s = 0.0;
         var p = 0.0;
         for (var d = lid; d < ${D}; d += ${WG}) { let v = x[base + d]; s += v * v; p += gain[d] * dy[base + d] * v; }
@@ -133,7 +146,8 @@ const rmsNormStats: KernelFunc = ({ inputs, backend, attrs }) => {
         if (valid && lid == 0) {
           result[r * 2] = inverseSqrt(ss / ${f32Literal(D)} + ${eps});
           result[r * 2 + 1] = dot;
-        }`);
+        }`,
+  );
   return run(backend, program, [x, gain, dy], rows);
 };
 
@@ -141,12 +155,17 @@ const rmsNormGradX: KernelFunc = ({ inputs, backend }) => {
   const [x, gain, dy, stats] = float32Inputs(VWN_RMS_NORM_GRAD_X, inputs, ['x', 'gain', 'dy', 'stats']) as [TensorInfo, TensorInfo, TensorInfo, TensorInfo];
   const [, D] = rowsCols(x);
   // dx = r·g·dy − (r³/D)·x·Σ_k g_k·dy_k·x_k
-  const program = flatProgram(`vwnRmsNormGradX_D${D}`, [...x.shape], ['x', 'gain', 'dy', 'stats'], `
+  const program = flatProgram(
+    `vwnRmsNormGradX_D${D}`,
+    [...x.shape],
+    ['x', 'gain', 'dy', 'stats'],
+    `
       let row = index / ${D};
       let d = index % ${D};
       let r = stats[row * 2];
       let dot = stats[row * 2 + 1];
-      result[index] = r * gain[d] * dy[index] - (r * r * r / ${f32Literal(D)}) * x[index] * dot;`);
+      result[index] = r * gain[d] * dy[index] - (r * r * r / ${f32Literal(D)}) * x[index] * dot;`,
+  );
   return run(backend, program, [x, gain, dy, stats]);
 };
 
@@ -154,12 +173,19 @@ const rmsNormGradGain: KernelFunc = ({ inputs, backend }) => {
   const [x, dy, stats] = float32Inputs(VWN_RMS_NORM_GRAD_GAIN, inputs, ['x', 'dy', 'stats']) as [TensorInfo, TensorInfo, TensorInfo];
   const [rows, D] = rowsCols(x);
   // One workgroup per column d: Σ_rows dy·x·r.
-  const program = rowProgram(`vwnRmsNormGradGain_rows${rows}`, [D], D, rows, ['x', 'dy', 'stats'], `
+  const program = rowProgram(
+    `vwnRmsNormGradGain_rows${rows}`,
+    [D],
+    D,
+    rows,
+    ['x', 'dy', 'stats'],
+    `
         let d = r;
         var s = 0.0;
         for (var i = lid; i < ${rows}; i += ${WG}) { s += dy[i * ${D} + d] * (x[i * ${D} + d] * stats[i * 2]); }
         ${reduce('s', 'total', 'sum')}
-        if (valid && lid == 0) { result[d] = total; }`);
+        if (valid && lid == 0) { result[d] = total; }`,
+  );
   return run(backend, program, [x, dy, stats], D);
 };
 
@@ -167,7 +193,13 @@ const causalSoftmax: KernelFunc = ({ inputs, backend, attrs }) => {
   const [scores] = float32Inputs(VWN_CAUSAL_SOFTMAX, inputs, ['scores']) as [TensorInfo];
   const [rows, T] = rowsCols(scores);
   const scale = f32Literal(attrs?.['scale'] as number);
-  const program = rowProgram(`vwnCausalSoftmax_s${scale}`, [...scores.shape], rows, T, ['scores'], `
+  const program = rowProgram(
+    `vwnCausalSoftmax_s${scale}`,
+    [...scores.shape],
+    rows,
+    T,
+    ['scores'],
+    `
         let i = r % ${T}; // query position: keys j ≤ i are visible
         var m = -3.0e38;
         for (var j = lid; j <= i; j += ${WG}) { m = max(m, scores[base + j] * ${scale}); }
@@ -179,7 +211,8 @@ const causalSoftmax: KernelFunc = ({ inputs, backend, attrs }) => {
           for (var j = lid; j < ${T}; j += ${WG}) {
             result[base + j] = select(0.0, exp(scores[base + j] * ${scale} - mx) / total, j <= i);
           }
-        }`);
+        }`,
+  );
   return run(backend, program, [scores], rows);
 };
 
@@ -187,13 +220,20 @@ const causalSoftmaxGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const [p, dp] = float32Inputs(VWN_CAUSAL_SOFTMAX_GRAD, inputs, ['p', 'dp']) as [TensorInfo, TensorInfo];
   const [rows, T] = rowsCols(p);
   const scale = f32Literal(attrs?.['scale'] as number);
-  const program = rowProgram(`vwnCausalSoftmaxGrad_s${scale}`, [...p.shape], rows, T, ['p', 'dp'], `
+  const program = rowProgram(
+    `vwnCausalSoftmaxGrad_s${scale}`,
+    [...p.shape],
+    rows,
+    T,
+    ['p', 'dp'],
+    `
         var s = 0.0;
         for (var j = lid; j < ${T}; j += ${WG}) { s += p[base + j] * dp[base + j]; }
         ${reduce('s', 'dot', 'sum')}
         if (valid) {
           for (var j = lid; j < ${T}; j += ${WG}) { result[base + j] = ${scale} * (p[base + j] * (dp[base + j] - dot)); }
-        }`);
+        }`,
+  );
   return run(backend, program, [p, dp], rows);
 };
 
@@ -216,9 +256,16 @@ const crossEntropy: KernelFunc = ({ inputs, backend }) => {
   const [logits] = float32Inputs(VWN_CROSS_ENTROPY, inputs, ['logits']) as [TensorInfo];
   const targets = targetsInput(VWN_CROSS_ENTROPY, inputs);
   const [rows, V] = rowsCols(logits);
-  const program = rowProgram('vwnCrossEntropy', [rows], rows, V, ['logits', 'targets'], `
+  const program = rowProgram(
+    'vwnCrossEntropy',
+    [rows],
+    rows,
+    V,
+    ['logits', 'targets'],
+    `
         ${LSE(V)}
-        if (valid && lid == 0) { result[r] = lse - logits[base + targets[r]]; }`);
+        if (valid && lid == 0) { result[r] = lse - logits[base + targets[r]]; }`,
+  );
   return run(backend, program, [logits, targets], rows);
 };
 
@@ -227,13 +274,20 @@ const crossEntropyGrad: KernelFunc = ({ inputs, backend }) => {
   const targets = targetsInput(VWN_CROSS_ENTROPY_GRAD, inputs);
   const [rows, V] = rowsCols(logits);
   // d mean(nll) / d logits = (softmax − onehot(target)) · dy / rows
-  const program = rowProgram(`vwnCrossEntropyGrad_rows${rows}`, [rows, V], rows, V, ['logits', 'targets', 'dy'], `
+  const program = rowProgram(
+    `vwnCrossEntropyGrad_rows${rows}`,
+    [rows, V],
+    rows,
+    V,
+    ['logits', 'targets', 'dy'],
+    `
         ${LSE(V)}
         let g = dy[0] / ${f32Literal(rows)};
         let t = targets[r];
         if (valid) {
           for (var v = lid; v < ${V}; v += ${WG}) { result[base + v] = (exp(logits[base + v] - lse) - select(0.0, 1.0, v == t)) * g; }
-        }`);
+        }`,
+  );
   return run(backend, program, [logits, targets, dy], rows);
 };
 
@@ -247,7 +301,12 @@ const swiglu: KernelFunc = ({ inputs, backend }) => {
 
 const swigluGradA: KernelFunc = ({ inputs, backend }) => {
   const [a, b, dh] = float32Inputs(VWN_SWIGLU_GRAD_A, inputs, ['a', 'b', 'dh']) as [TensorInfo, TensorInfo, TensorInfo];
-  const program = flatProgram('vwnSwiGluGradA', [...a.shape], ['a', 'b', 'dh'], `let av = a[index]; ${SIG} result[index] = dh[index] * b[index] * (sg + av * sg * (1.0 - sg));`);
+  const program = flatProgram(
+    'vwnSwiGluGradA',
+    [...a.shape],
+    ['a', 'b', 'dh'],
+    `let av = a[index]; ${SIG} result[index] = dh[index] * b[index] * (sg + av * sg * (1.0 - sg));`,
+  );
   return run(backend, program, [a, b, dh]);
 };
 
@@ -267,14 +326,19 @@ const ropeHeads: KernelFunc = ({ inputs, backend, attrs }) => {
   const [B, T, H, hd] = ropeDims(attrs);
   const half = hd / 2;
   // Output [B, H, T, hd]: y_j = x_j·cos_j + rot(x)_j·sin_j, rot(x)_j = −x_{j+half} (j < half), x_{j−half} (j ≥ half).
-  const program = flatProgram(`vwnRopeHeads_${B}_${T}_${H}_${hd}`, [B, H, T, hd], ['x', 'cos', 'sin'], `
+  const program = flatProgram(
+    `vwnRopeHeads_${B}_${T}_${H}_${hd}`,
+    [B, H, T, hd],
+    ['x', 'cos', 'sin'],
+    `
       let j = index % ${hd};
       let t = (index / ${hd}) % ${T};
       let h = (index / ${hd * T}) % ${H};
       let b = index / ${hd * T * H};
       let src = ((b * ${T} + t) * ${H} + h) * ${hd};
       let partner = select(x[src + j - ${half}], -x[src + j + ${half}], j < ${half});
-      result[index] = x[src + j] * cos[t * ${hd} + j] + partner * sin[t * ${hd} + j];`);
+      result[index] = x[src + j] * cos[t * ${hd} + j] + partner * sin[t * ${hd} + j];`,
+  );
   return run(backend, program, [x, cos, sin]);
 };
 
@@ -283,7 +347,11 @@ const ropeHeadsGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const [B, T, H, hd] = ropeDims(attrs);
   const half = hd / 2;
   // dx [B, T, H, hd]: dx_j = dy_j·cos_j + (j < half ? dy_{j+half}·sin_{j+half} : −dy_{j−half}·sin_{j−half}).
-  const program = flatProgram(`vwnRopeHeadsGrad_${B}_${T}_${H}_${hd}`, [B, T, H, hd], ['dy', 'cos', 'sin'], `
+  const program = flatProgram(
+    `vwnRopeHeadsGrad_${B}_${T}_${H}_${hd}`,
+    [B, T, H, hd],
+    ['dy', 'cos', 'sin'],
+    `
       let j = index % ${hd};
       let h = (index / ${hd}) % ${H};
       let t = (index / ${hd * H}) % ${T};
@@ -291,7 +359,8 @@ const ropeHeadsGrad: KernelFunc = ({ inputs, backend, attrs }) => {
       let src = ((b * ${H} + h) * ${T} + t) * ${hd};
       let c = t * ${hd};
       let other = select(-dy[src + j - ${half}] * sin[c + j - ${half}], dy[src + j + ${half}] * sin[c + j + ${half}], j < ${half});
-      result[index] = dy[src + j] * cos[c + j] + other;`);
+      result[index] = dy[src + j] * cos[c + j] + other;`,
+  );
   return run(backend, program, [dy, cos, sin]);
 };
 
@@ -308,12 +377,19 @@ const tokenColumnSum: KernelFunc = ({ inputs, backend, attrs }) => {
   const fold = attrs?.['fold'] as number;
   if (len % fold !== 0 || offset + len > W) throw new Error(`${VWN_TOKEN_COLUMN_SUM}: bad block offset ${offset}, len ${len}, fold ${fold} of width ${W}`);
   const per = len / fold;
-  const program = rowProgram(`vwnTokenColumnSum_N${N}_W${W}_o${offset}_l${len}_f${fold}`, [fold], fold, 0, ['g'], `
+  const program = rowProgram(
+    `vwnTokenColumnSum_N${N}_W${W}_o${offset}_l${len}_f${fold}`,
+    [fold],
+    fold,
+    0,
+    ['g'],
+    `
         let d = r;
         var s = 0.0;
         for (var q = lid; q < ${N * per}; q += ${WG}) { s += g[(q / ${per}) * ${W} + ${offset} + (q % ${per}) * ${fold} + d]; }
         ${reduce('s', 'total', 'sum')}
-        if (valid && lid == 0) { result[d] = total; }`);
+        if (valid && lid == 0) { result[d] = total; }`,
+  );
   return run(backend, program, [g], fold);
 };
 

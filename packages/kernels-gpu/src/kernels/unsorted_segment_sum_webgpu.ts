@@ -65,11 +65,7 @@ export const unsortedSegmentSumWebGpu: KernelFunc = ({ inputs, backend, attrs })
   const zeroLit = dtype === 'int32' ? '0' : '0.0';
 
   const size = numSegments * width;
-  const out = gpu.runWebGPUProgram(
-    flatProgram(`vwnZero_${wgslType}`, outShape, [], `result[index] = ${zeroLit};`),
-    [],
-    dtype,
-  );
+  const out = gpu.runWebGPUProgram(flatProgram(`vwnZero_${wgslType}`, outShape, [], `result[index] = ${zeroLit};`), [], dtype);
   if (size === 0 || rows === 0) return out;
 
   // Pass 1: chains[2i] = 1 if row i is the first of its segment, chains[2i+1] = next row with the same id or -1.
@@ -135,4 +131,3 @@ export const unsortedSegmentSumWebGpuConfig: KernelConfig = {
   backendName: 'webgpu',
   kernelFunc: unsortedSegmentSumWebGpu,
 };
-

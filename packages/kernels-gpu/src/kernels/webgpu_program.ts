@@ -55,8 +55,7 @@ export function f32Literal(v: number): string {
  * large 1-D dispatch over y/z (`reshapeDispatch`), so `workgroupId.x` alone is
  * not enough.
  */
-export const FLAT_WORKGROUP_INDEX =
-  'i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)';
+export const FLAT_WORKGROUP_INDEX = 'i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)';
 
 /** tfjs-backend-webgpu's numerically stable tanh (no overflow for large |a|). */
 export const TANH_WGSL = `

@@ -147,7 +147,10 @@ export function fusedAdamW(entries: readonly AdamWEntry[], hp: AdamWStep): void 
 /** WGSL: workgroup w (< k) writes Σ g_w² into partial[slot0 + w]. */
 function sumsqWgsl(k: number): string {
   const bindings = Array.from({ length: k }, (_, j) => `@group(0) @binding(${j + 1}) var<storage, read> g${j} : array<f32>;`).join('\n');
-  const branches = Array.from({ length: k }, (_, j) => `${j > 0 ? 'else ' : ''}if (w == ${j}u) { for (var i = lid; i < u.size${j}; i += ${WG}u) { let x = g${j}[i]; s += x * x; } }`).join('\n  ');
+  const branches = Array.from(
+    { length: k },
+    (_, j) => `${j > 0 ? 'else ' : ''}if (w == ${j}u) { for (var i = lid; i < u.size${j}; i += ${WG}u) { let x = g${j}[i]; s += x * x; } }`,
+  ).join('\n  ');
   return `
 struct U { slot0 : u32, ${Array.from({ length: k }, (_, j) => `size${j} : u32,`).join(' ')} };
 @group(0) @binding(0) var<storage, read_write> partial : array<f32>;
@@ -215,7 +218,13 @@ export function fusedGlobalNorm(grads: readonly tf.Tensor[]): tf.Scalar {
   for (let s = 0; s < grads.length; s += perDispatch) {
     const group = grads.slice(s, s + perDispatch);
     const pipeline = rawPipeline(b, `vwnSumSq${group.length}`, sumsqWgsl(group.length));
-    recordDispatch(b, pipeline, [partial, ...group], [{ type: 'uint32', data: [s] }, ...group.map((g) => ({ type: 'uint32', data: [g.size] }))], [group.length, 1, 1]);
+    recordDispatch(
+      b,
+      pipeline,
+      [partial, ...group],
+      [{ type: 'uint32', data: [s] }, ...group.map((g) => ({ type: 'uint32', data: [g.size] }))],
+      [group.length, 1, 1],
+    );
   }
   recordDispatch(b, total, [norm, partial], [{ type: 'uint32', data: [grads.length] }], [1, 1, 1]);
   const engine = tf.engine() as unknown as { makeTensorFromTensorInfo(t: tf.TensorInfo, backend?: unknown): tf.Tensor };

@@ -139,12 +139,16 @@ export function fusedRmsNorm(x: tf.Tensor, gain: tf.Tensor, eps = 1e-6): tf.Tens
  */
 export function fusedCausalSoftmax(scores: tf.Tensor, scale: number): tf.Tensor {
   const T = scores.shape[scores.rank - 1]!;
-  if (scores.rank < 2 || scores.shape[scores.rank - 2] !== T) throw new Error(`fusedCausalSoftmax: scores must be [..., T, T], got [${scores.shape.join(', ')}]`);
+  if (scores.rank < 2 || scores.shape[scores.rank - 2] !== T)
+    throw new Error(`fusedCausalSoftmax: scores must be [..., T, T], got [${scores.shape.join(', ')}]`);
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [s, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const p = run(VWN_CAUSAL_SOFTMAX, { scores: s }, { scale });
     save([p]);
-    return { value: p, gradFunc: (dp: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [run(VWN_CAUSAL_SOFTMAX_GRAD, { p: saved[0]!, dp: dp as tf.Tensor }, { scale })] };
+    return {
+      value: p,
+      gradFunc: (dp: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [run(VWN_CAUSAL_SOFTMAX_GRAD, { p: saved[0]!, dp: dp as tf.Tensor }, { scale })],
+    };
   });
   return op(scores);
 }
@@ -171,7 +175,9 @@ export function fusedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf
     nll.dispose();
     return {
       value,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [run(VWN_CROSS_ENTROPY_GRAD, { logits: saved[0]!, targets: saved[1]!, dy: dy as tf.Tensor })],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
+        run(VWN_CROSS_ENTROPY_GRAD, { logits: saved[0]!, targets: saved[1]!, dy: dy as tf.Tensor }),
+      ],
     };
   });
   return op(logits) as tf.Scalar;
@@ -224,7 +230,9 @@ export function fusedRopeHeads(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): 
     save([cos, sin]);
     return {
       value: run(VWN_ROPE_HEADS, { x: xi, cos, sin }, { dims }),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [run(VWN_ROPE_HEADS_GRAD, { dy: dy as tf.Tensor, cos: saved[0]!, sin: saved[1]! }, { dims })],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
+        run(VWN_ROPE_HEADS_GRAD, { dy: dy as tf.Tensor, cos: saved[0]!, sin: saved[1]! }, { dims }),
+      ],
     };
   });
   return op(x) as tf.Tensor4D;
