@@ -22,6 +22,7 @@ import {
   Trainer,
   useBackend,
   type Model,
+  type FusedOps,
   type ModelConfig,
 } from '@vwn/core';
 import { virtualWidth } from '@vwn/ghc';
@@ -360,7 +361,7 @@ export function formatTable(results: readonly BenchResult[]): string {
 }
 
 interface BlasModule {
-  enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string; fusedOps?: Record<string, object> };
+  enableNativeBlas(opts?: { backends?: readonly string[] }): { enabled: boolean; note: string; fusedOps?: { dghc?: FusedOps['dghc'] } };
   registerWasmMatMulFix(): string[];
   unregisterBlasKernels(backend: string): void;
 }
@@ -371,6 +372,20 @@ async function importBlas(): Promise<BlasModule | null> {
   } catch {
     return null;
   }
+}
+
+/**
+ * Turns on @vwn/blas for `backend` as the `native` provider does: its native
+ * kernels and its fused DGHC ops (registered for `backend`). Null when the
+ * package is not installed.
+ */
+export async function enableBenchBlas(backend: string): Promise<{ enabled: boolean; note: string; dghc: boolean } | null> {
+  const blas = await importBlas();
+  if (!blas) return null;
+  const r = blas.enableNativeBlas({ backends: [backend] });
+  const dghc = r.enabled ? r.fusedOps?.dghc : undefined;
+  if (dghc) registerFusedOps('dghc', dghc, [backend]);
+  return { enabled: r.enabled, note: r.note, dghc: dghc !== undefined };
 }
 
 /**
@@ -394,8 +409,6 @@ export async function activateBenchBackend(spec: string): Promise<{ label: strin
     const ok = backend === 'wasm' && blas.registerWasmMatMulFix().length > 0;
     return { label: `${backend}+fix`, note: ok ? `${note}; matMul transposes/batches hoisted (@vwn/blas, pure JS)` : '+fix applies to wasm only', ok };
   }
-  const r = blas.enableNativeBlas({ backends: [backend] });
-  // As useBackend('native'): the fused op groups (DGHC) serve the plugins while wasm is active.
-  if (r.enabled) for (const [name, ops] of Object.entries(r.fusedOps ?? {})) registerFusedOps(name as 'dghc', ops as never, [backend]);
+  const r = (await enableBenchBlas(backend))!;
   return { label: `${backend}+blas`, note: r.note, ok: r.enabled };
 }

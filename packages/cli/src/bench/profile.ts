@@ -14,9 +14,9 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs';
-import { loadPluginsFor, registerFusedOps, registerPlugin, useBackend } from '@vwn/core';
+import { loadPluginsFor, registerPlugin, useBackend } from '@vwn/core';
 import { attentionV0 } from './attention_v0.js';
-import { BENCH_CONFIGS, createStepRunner } from './harness.js';
+import { BENCH_CONFIGS, createStepRunner, enableBenchBlas } from './harness.js';
 
 const argv = process.argv.slice(2);
 const flag = (n: string) => argv.includes(n);
@@ -38,12 +38,8 @@ for (const backend of backends.length ? backends : ['wasm', 'cpu']) {
   await useBackend(backend);
   let tag = backend + (flag('--v0') ? ' [attention-v0]' : '');
   if (flag('--blas')) {
-    const blas = (await import('@vwn/blas' as string)) as {
-      enableNativeBlas(): { enabled: boolean; note: string; fusedOps?: Record<string, object> };
-    };
-    const r = blas.enableNativeBlas();
-    if (r.enabled) for (const [name, ops] of Object.entries(r.fusedOps ?? {})) registerFusedOps(name as 'dghc', ops as never, [tf.getBackend()]);
-    tag += r.enabled ? `+blas${r.fusedOps?.dghc ? '+dghc' : ''}` : ' (blas unavailable)';
+    const r = await enableBenchBlas(tf.getBackend());
+    tag += r?.enabled ? `+blas${r.dghc ? '+dghc' : ''}` : ' (blas unavailable)';
   } else if (flag('--fix')) {
     const blas = (await import('@vwn/blas' as string)) as { registerWasmMatMulFix(): string[] };
     tag += blas.registerWasmMatMulFix().length ? '+transpose-fix' : '';
